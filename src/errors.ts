@@ -1,0 +1,33 @@
+import createError from '@fastify/error';
+
+/**
+ * Every error crosstalk answers with, keyed by its code (fastify `lib/errors.js` style).
+ * A test checks each key equals its code. Messages never carry header values or credentials.
+ */
+export const errors = {
+  CROSSTALK_ERR_UPSTREAM_UNAVAILABLE: createError(
+    'CROSSTALK_ERR_UPSTREAM_UNAVAILABLE',
+    'Upstream unavailable: %s',
+    502,
+  ),
+  CROSSTALK_ERR_UPSTREAM_TIMEOUT: createError('CROSSTALK_ERR_UPSTREAM_TIMEOUT', 'Upstream timed out: %s', 504),
+  CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE: createError(
+    'CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE',
+    'Upstream sent an invalid response: %s',
+    502,
+  ),
+  CROSSTALK_ERR_FOREIGN_RESPONSE: createError(
+    'CROSSTALK_ERR_FOREIGN_RESPONSE',
+    'The upstream response belongs to another request (%s); it was blocked',
+    502,
+  ),
+  CROSSTALK_ERR_CONFIG: createError('CROSSTALK_ERR_CONFIG', '%s', 500),
+} as const;
+
+export type ErrorCode = keyof typeof errors;
+
+/** Raised for a bad flag or env value; the CLI prints its message as one line and exits 2. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  readonly code = 'CROSSTALK_ERR_CONFIG';
+}

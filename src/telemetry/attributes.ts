@@ -1,0 +1,91 @@
+/**
+ * Span attribute, event and metric names. These are public contract: users search Jaeger by them.
+ *
+ * Stable semantic conventions are imported from `@opentelemetry/semantic-conventions`. Incubating ones are
+ * copied here (as the OTel JS guidance recommends for libraries) so a semconv release cannot rename them
+ * under our users' saved searches.
+ */
+export {
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_URL_PATH,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_ERROR_TYPE,
+  ATTR_DB_SYSTEM_NAME,
+  ATTR_DB_NAMESPACE,
+  ATTR_DB_QUERY_TEXT,
+  ATTR_SERVICE_NAME,
+  DB_SYSTEM_NAME_VALUE_POSTGRESQL,
+} from '@opentelemetry/semantic-conventions';
+
+// --- Incubating semantic conventions (copied; see https://opentelemetry.io/docs/specs/semconv/gen-ai/) ---
+export const ATTR_GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
+export const ATTR_GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model';
+export const ATTR_GEN_AI_RESPONSE_ID = 'gen_ai.response.id';
+export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
+export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
+export const GEN_AI_OPERATION_NAME_VALUE_CHAT = 'chat';
+/** Incubating `session.id` (https://opentelemetry.io/docs/specs/semconv/general/session/). */
+export const ATTR_SESSION_ID = 'session.id';
+/** Incubating `db.response.returned_rows`. */
+export const ATTR_DB_RESPONSE_RETURNED_ROWS = 'db.response.returned_rows';
+
+// --- crosstalk: proxy ---
+export const CROSSTALK_REQUEST_ID = 'crosstalk.request_id';
+export const CROSSTALK_REQUEST_ID_REJECTED = 'crosstalk.request_id.rejected';
+export const CROSSTALK_REQUEST_ID_ECHO = 'crosstalk.request_id_echo';
+export const CROSSTALK_API_KEY_PREFIX = 'crosstalk.api_key.prefix';
+export const CROSSTALK_API_KEY_FINGERPRINT = 'crosstalk.api_key.fingerprint';
+export const CROSSTALK_API_KEY_ID = 'crosstalk.api_key.id';
+export const CROSSTALK_MODEL_ID = 'crosstalk.model_id';
+export const CROSSTALK_STREAM = 'crosstalk.stream';
+export const CROSSTALK_SSE_EVENTS = 'crosstalk.sse.events';
+export const CROSSTALK_SSE_OVERSIZED_EVENTS = 'crosstalk.sse.oversized_events';
+export const CROSSTALK_TIME_TO_FIRST_CHUNK_MS = 'crosstalk.time_to_first_chunk_ms';
+export const CROSSTALK_RESPONSE_BYTES = 'crosstalk.response.bytes';
+/** Why a stream ended early: `client_aborted`, `upstream_reset`, `upstream_idle_timeout`, `blocked`. */
+export const CROSSTALK_STREAM_END_REASON = 'crosstalk.stream.end_reason';
+/** Why a response was not inspected (`content_encoding`, `not_inspectable`, `body_too_large`). */
+export const CROSSTALK_INSPECTION_SKIPPED = 'crosstalk.inspection.skipped';
+
+/** Values of {@link CROSSTALK_REQUEST_ID_ECHO}. */
+export type RequestIdEcho = 'match' | 'missing' | 'mismatch';
+
+// --- crosstalk: inspection ---
+export const CROSSTALK_DETECTED = 'crosstalk.detected';
+export const CROSSTALK_REASONS = 'crosstalk.reasons';
+export const CROSSTALK_COMPLETION_ID_DRIFT = 'crosstalk.completion_id_drift';
+export const CROSSTALK_INFLIGHT_API_KEY = 'crosstalk.inflight.api_key';
+export const CROSSTALK_INFLIGHT_SESSION = 'crosstalk.inflight.session';
+export const CROSSTALK_BLOCKED = 'crosstalk.blocked';
+/** Span event name carrying the evidence of a detection. */
+export const EVENT_CROSSTALK_DETECTED = 'crosstalk.detected';
+
+// --- crosstalk: audit ---
+export const CROSSTALK_AUDIT_DATABASE = 'crosstalk.audit.database';
+export const CROSSTALK_AUDIT_CHECK = 'crosstalk.audit.check';
+export const CROSSTALK_AUDIT_STATUS = 'crosstalk.audit.status';
+export const CROSSTALK_AUDIT_ROWS_FOUND = 'crosstalk.audit.rows_found';
+
+// --- crosstalk: probe ---
+export const CROSSTALK_PROBE_NONCE = 'crosstalk.probe.nonce';
+
+// --- Prometheus metric names (admin /metrics) ---
+export const METRIC_REQUESTS_TOTAL = 'crosstalk_proxy_requests_total';
+export const METRIC_INFLIGHT = 'crosstalk_proxy_requests_in_flight';
+export const METRIC_UPSTREAM_ERRORS_TOTAL = 'crosstalk_proxy_upstream_errors_total';
+export const METRIC_REQUEST_DURATION = 'crosstalk_proxy_request_duration_seconds';
+export const METRIC_TIME_TO_FIRST_CHUNK = 'crosstalk_proxy_time_to_first_chunk_seconds';
+export const METRIC_DETECTED_TOTAL = 'crosstalk_detected_total';
+export const METRIC_REQUEST_ID_REJECTED_TOTAL = 'crosstalk_request_id_rejected_total';
+export const METRIC_SSE_OVERSIZED_EVENTS_TOTAL = 'crosstalk_sse_oversized_events_total';
+
+// --- HTTP header names the sidecar reads or writes (lower case, as Node gives them) ---
+export const HEADER_REQUEST_ID = 'x-request-id';
+export const HEADER_SESSION_ID = 'session_id';
+export const HEADER_X_SESSION_ID = 'x-session-id';
+export const HEADER_MODEL_ID = 'model_id';
+export const HEADER_API_KEY_ID = 'x-api-key-id';
+export const HEADER_TRACEPARENT = 'traceparent';

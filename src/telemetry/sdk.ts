@@ -1,0 +1,82 @@
+import { trace, type Tracer } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  BatchSpanProcessor,
+  ConsoleSpanExporter,
+  type SpanExporter,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace';
+import { ConfigError } from '../errors.js';
+import { VERSION } from '../version.js';
+
+export const DEFAULT_SERVICE_NAME = 'crosstalk-sidecar';
+export const TRACER_NAME = 'crosstalk';
+
+export type TracesExporterKind = 'otlp' | 'console' | 'none';
+
+export interface Telemetry {
+  tracer: Tracer;
+  /** Flushes pending spans and stops the SDK. Safe to call twice. */
+  shutdown(): Promise<void>;
+}
+
+export interface TelemetryOptions {
+  /** Defaults to `OTEL_SERVICE_NAME`, then `crosstalk-sidecar`. */
+  serviceName?: string;
+  /** Overrides `OTEL_TRACES_EXPORTER`. */
+  exporter?: TracesExporterKind;
+  /** Extra processors (tests pass an in-memory one). */
+  spanProcessors?: SpanProcessor[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Reads `OTEL_TRACES_EXPORTER` the way the spec does (comma-separated list, first supported value wins,
+ * default `otlp`). We build the exporter ourselves so `otlp` always means the OTLP/HTTP (JSON) exporter.
+ */
+export function resolveTracesExporter(value: string | undefined): TracesExporterKind {
+  if (value === undefined || value.trim() === '') return 'otlp';
+  for (const part of value.split(',').map((p) => p.trim().toLowerCase())) {
+    if (part === 'otlp' || part === 'console' || part === 'none') return part;
+  }
+  throw new ConfigError(`OTEL_TRACES_EXPORTER must be otlp, console or none (got ${JSON.stringify(value)})`);
+}
+
+function exporterFor(kind: TracesExporterKind): SpanExporter | undefined {
+  switch (kind) {
+    case 'otlp':
+      // Reads OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_TRACES_ENDPOINT / *_HEADERS itself.
+      return new OTLPTraceExporter();
+    case 'console':
+      return new ConsoleSpanExporter();
+    case 'none':
+      return undefined;
+  }
+}
+
+/**
+ * Starts the OpenTelemetry NodeSDK once for the process (proxy, audit, probe and demo share it).
+ * No auto-instrumentation: crosstalk creates its own spans, so nothing else in the process is traced twice.
+ */
+export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
+  const env = options.env ?? process.env;
+  const kind = options.exporter ?? resolveTracesExporter(env.OTEL_TRACES_EXPORTER);
+  const exporter = exporterFor(kind);
+  const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
+  if (exporter) spanProcessors.push(new BatchSpanProcessor({ exporter }));
+
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? DEFAULT_SERVICE_NAME,
+    spanProcessors,
+    instrumentations: [],
+    // Resource detectors shell out / probe cloud metadata endpoints; a sidecar needs none of that.
+    autoDetectResources: false,
+  });
+  sdk.start();
+  let stopped: Promise<void> | undefined;
+  return {
+    tracer: trace.getTracer(TRACER_NAME, VERSION),
+    shutdown: () => (stopped ??= sdk.shutdown().catch(() => undefined)),
+  };
+}
