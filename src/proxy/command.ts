@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { startTelemetry } from '../telemetry/sdk.js';
+import { createLogger } from '../telemetry/logger.js';
+import { PROXY_OPTIONS, resolveProxyConfig } from './options.js';
+import { createProxyServer } from './server.js';
+
+/** Runs `fn` once on the first SIGTERM/SIGINT; a second signal exits at once. */
+export function onShutdownSignal(fn: (signal: NodeJS.Signals) => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    stopping = true;
+    fn(signal).then(
+      () => process.exit(0),
+      (err: unknown) => {
+        console.error(`crosstalk: shutdown failed: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
+
+export function registerProxyCommand(program: Command): void {
+  const cmd = program
+    .command('proxy')
+    .description('Run the sidecar between the gateway and the Lumerin proxy-router');
+  for (const [flags, env, help] of PROXY_OPTIONS) {
+    if (flags.startsWith('--model-alias')) {
+      cmd.option(flags, `${help} [env ${env}]`, (v: string, prev: string[] = []) => [...prev, v]);
+    } else {
+      cmd.option(flags, `${help} [env ${env}]`);
+    }
+  }
+  cmd.action(async (flags: Record<string, unknown>) => {
+    const config = resolveProxyConfig(flags, process.env);
+    const logger = createLogger(config.logLevel);
+    const telemetry = startTelemetry();
+    const proxy = createProxyServer(config, { tracer: telemetry.tracer, logger });
+    const { url, adminUrl } = await proxy.listen();
+    logger.info({ url, adminUrl, upstream: config.upstream.origin, onCrosstalk: config.onCrosstalk }, 'crosstalk proxy listening');
+    onShutdownSignal(async (signal) => {
+      logger.info({ signal }, 'shutting down: draining in-flight responses');
+      await proxy.close();
+      await telemetry.shutdown();
+    });
+  });
+}

@@ -1,0 +1,50 @@
+import type { Context, Span } from '@opentelemetry/api';
+import type { ApiKeyIdentity } from './api-key.js';
+
+/** Per-request state lives behind a symbol on the fastify request (fastify `lib/symbols.js` style). */
+export const kRequestState = Symbol('crosstalk.requestState');
+
+export type StreamEndReason =
+  | 'complete'
+  | 'client_aborted'
+  | 'upstream_reset'
+  | 'upstream_idle_timeout'
+  | 'upstream_error'
+  | 'blocked'
+  | 'shutdown';
+
+export interface RequestState {
+  /** `performance.now()` at the start of the request. */
+  startedAt: number;
+  requestId: string;
+  requestIdRejected: boolean;
+  method: string;
+  /** Path without query. */
+  path: string;
+  /** Low-cardinality route template for span names and metric labels. */
+  route: string;
+  isChat: boolean;
+  span: Span;
+  /** Context holding `span`, for propagation upstream. */
+  context: Context;
+  sessionId?: string;
+  modelIdHeader?: string;
+  apiKey?: ApiKeyIdentity;
+  apiKeyId?: string;
+  /** From the JSON body, once the body has been read. */
+  requestModel?: string;
+  requestStream?: boolean;
+  /** What the upstream's `x-request-id` response header said, if anything. */
+  upstreamRequestIdEcho?: string;
+  upstreamStatus?: number;
+  /** `performance.now()` when the first response body chunk arrived from the upstream. */
+  firstChunkAt?: number;
+  responseBytes: number;
+  endReason?: StreamEndReason;
+  errorType?: string;
+  inflightApiKey: number;
+  inflightSession: number;
+  /** Runs once when the response is over (success, error or abort): releases registries. */
+  release?: () => void;
+  ended: boolean;
+}

@@ -1,0 +1,358 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { pipeline } from 'node:stream';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import httpProxy from '@fastify/http-proxy';
+import {
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  defaultTextMapGetter,
+  defaultTextMapSetter,
+  trace,
+  type Tracer,
+} from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import type { Logger } from 'pino';
+import {
+  ATTR_ERROR_TYPE,
+  ATTR_GEN_AI_OPERATION_NAME,
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_SESSION_ID,
+  ATTR_URL_PATH,
+  CROSSTALK_API_KEY_FINGERPRINT,
+  CROSSTALK_API_KEY_ID,
+  CROSSTALK_API_KEY_PREFIX,
+  CROSSTALK_MODEL_ID,
+  CROSSTALK_REQUEST_ID,
+  CROSSTALK_REQUEST_ID_ECHO,
+  CROSSTALK_REQUEST_ID_REJECTED,
+  CROSSTALK_RESPONSE_BYTES,
+  CROSSTALK_STREAM,
+  CROSSTALK_STREAM_END_REASON,
+  CROSSTALK_TIME_TO_FIRST_CHUNK_MS,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  GEN_AI_OPERATION_NAME_VALUE_CHAT,
+  HEADER_API_KEY_ID,
+  HEADER_MODEL_ID,
+  HEADER_REQUEST_ID,
+  HEADER_SESSION_ID,
+  HEADER_X_SESSION_ID,
+  type RequestIdEcho,
+} from '../telemetry/attributes.js';
+import { ProxyMetrics, statusClass } from '../telemetry/metrics.js';
+import { createLogger } from '../telemetry/logger.js';
+import { extractApiKey, identifyApiKey, randomFingerprintSecret } from './api-key.js';
+import { BodyTap, isJsonContentType } from './body-tap.js';
+import { IncidentLog } from './incidents.js';
+import { DEFAULT_MAX_REQUEST_COPY_BYTES, type ProxyConfig } from './options.js';
+import { decideRequestId } from './request-id.js';
+import { kRequestState, type RequestState, type StreamEndReason } from './request-state.js';
+import { ResponseTap } from './response-tap.js';
+import { isChatCompletions, routeTemplate } from './route-name.js';
+import { rootCode, upstreamErrorResponse } from './upstream-error.js';
+import { buildAdminServer } from './admin-server.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    [kRequestState]?: RequestState;
+  }
+}
+
+export interface ProxyDeps {
+  tracer?: Tracer;
+  logger?: Logger;
+  metrics?: ProxyMetrics;
+}
+
+export interface ProxyServer {
+  app: FastifyInstance;
+  admin: FastifyInstance;
+  metrics: ProxyMetrics;
+  incidents: IncidentLog;
+  /** Binds both ports; resolves to the URLs actually bound (port 0 → real port). */
+  listen(): Promise<{ url: string; adminUrl: string }>;
+  /** Stops accepting, lets in-flight responses finish for up to `shutdownTimeoutMs`, then cuts the rest. */
+  close(): Promise<void>;
+}
+
+const propagator = new W3CTraceContextPropagator();
+const CONTENT_TYPE_SSE = 'text/event-stream';
+
+/** First value of a header, or undefined (Node gives arrays for a few repeated headers). */
+function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): ProxyServer {
+  const tracer = deps.tracer ?? trace.getTracer('crosstalk');
+  const logger = deps.logger ?? createLogger(config.logLevel);
+  const metrics = deps.metrics ?? new ProxyMetrics();
+  const incidents = new IncidentLog(config.incidentsLimit);
+  let fingerprintSecret = config.fingerprintSecret;
+  if (fingerprintSecret === undefined) {
+    fingerprintSecret = randomFingerprintSecret();
+    logger.warn(
+      'no --fingerprint-secret / CROSSTALK_FINGERPRINT_SECRET set: API key fingerprints use a random per-process secret and will not match across restarts or replicas',
+    );
+  }
+  const serverAddress = config.upstream.hostname;
+  const serverPort = Number(config.upstream.port || (config.upstream.protocol === 'https:' ? 443 : 80));
+
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    // The sidecar decides request ids itself (validation, rejection tracking).
+    requestIdHeader: false,
+    // Long-lived SSE responses must not be cut by a server-side request timeout.
+    requestTimeout: 0,
+    // Streamed uploads are never buffered by fastify (the proxy parser passes the raw stream).
+    bodyLimit: Number.MAX_SAFE_INTEGER,
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    const state = startRequest(request);
+    request[kRequestState] = state;
+    reply.header(HEADER_REQUEST_ID, state.requestId);
+    reply.raw.once('close', () => finishRequest(request, reply));
+    done();
+  });
+
+  // Tap JSON request bodies for `model`/`stream`; the original bytes stream upstream untouched.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    const state = request[kRequestState];
+    if (!state || !isJsonContentType(request.headers['content-type'])) return done(null, payload);
+    const tap = new BodyTap(DEFAULT_MAX_REQUEST_COPY_BYTES, (facts) => {
+      if (facts.model !== undefined) {
+        state.requestModel = facts.model;
+        if (state.isChat) state.span.updateName(`${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${facts.model}`);
+      }
+      if (facts.stream !== undefined) state.requestStream = facts.stream;
+    });
+    pipeline(payload, tap, () => undefined);
+    done(null, tap);
+  });
+
+  app.register(httpProxy, {
+    upstream: config.upstream.href.replace(/\/$/, ''),
+    undici: {
+      // No artificial cap: 1,000 concurrent streams must not queue behind 128 sockets.
+      connections: null,
+      pipelining: 1,
+      headersTimeout: config.upstreamTimeoutMs,
+      // undici's bodyTimeout is the gap between two body chunks, i.e. an idle timeout, not a total one.
+      bodyTimeout: config.idleTimeoutMs,
+      connectTimeout: config.connectTimeoutMs,
+      // reply-from defaults to rejectUnauthorized=false; a sidecar must verify its upstream's certificate.
+      tls: { rejectUnauthorized: true },
+    } as never,
+    disableRequestLogging: true,
+    // Forward the raw path and query exactly as received (http-proxy would re-encode the query string).
+    handler: (request, reply, dest, options) => {
+      const q = request.url.indexOf('?');
+      return reply.from(q === -1 ? dest : dest + request.url.slice(q), options);
+    },
+    replyOptions: {
+      rewriteRequestHeaders: (request, headers) => {
+        const state = request[kRequestState];
+        if (!state) return headers;
+        headers[HEADER_REQUEST_ID] = state.requestId;
+        // Our span is the upstream call's parent: replace the caller's traceparent/tracestate with ours.
+        delete headers.traceparent;
+        delete headers.tracestate;
+        propagator.inject(state.context, headers, defaultTextMapSetter);
+        return headers;
+      },
+      rewriteHeaders: (headers, request) => {
+        const state = request?.[kRequestState];
+        if (!state) return headers;
+        const echo = headers[HEADER_REQUEST_ID];
+        state.upstreamRequestIdEcho = Array.isArray(echo) ? echo[0] : (echo as string | undefined);
+        headers[HEADER_REQUEST_ID] = state.requestId;
+        return headers;
+      },
+      onResponse: (request, reply, res) => {
+        const state = request[kRequestState];
+        const upstream = res.stream as NodeJS.ReadableStream & { destroy(err?: Error): void };
+        if (!state) {
+          reply.send(upstream);
+          return;
+        }
+        state.upstreamStatus = res.statusCode;
+        // reply-from's types describe the http1 response; the undici path gives { statusCode, headers, stream }.
+        const contentType = headerValue((res as unknown as { headers: IncomingHttpHeaders }).headers, 'content-type') ?? '';
+        if (contentType.startsWith(CONTENT_TYPE_SSE)) state.requestStream = true;
+        const tap = new ResponseTap();
+        pipeline(upstream, tap, (err) => {
+          if (err && !state.endReason) markUpstreamFailure(state, err);
+        });
+        tap.once('end', () => {
+          state.firstChunkAt = tap.firstChunkAt;
+          state.responseBytes = tap.bytes;
+        });
+        tap.once('close', () => {
+          state.firstChunkAt = tap.firstChunkAt;
+          state.responseBytes = tap.bytes;
+        });
+        reply.send(tap);
+      },
+      onError: (reply, { error }) => {
+        const state = reply.request[kRequestState];
+        const answer = upstreamErrorResponse(error);
+        if (state) {
+          state.errorType = answer.errorType;
+          state.endReason = 'upstream_error';
+        }
+        metrics.upstreamErrors.inc({ error_type: answer.errorType, phase: 'headers' });
+        logger.warn({ requestId: state?.requestId, errorType: answer.errorType, status: answer.statusCode }, answer.message);
+        if (reply.sent) return;
+        reply
+          .code(answer.statusCode)
+          .type('application/json; charset=utf-8')
+          .send({ statusCode: answer.statusCode, code: answer.code, error: answer.error, message: answer.message });
+      },
+    },
+  });
+
+  function startRequest(request: FastifyRequest): RequestState {
+    const headers = request.headers;
+    const decision = decideRequestId(headers[HEADER_REQUEST_ID]);
+    if (decision.rejected) metrics.requestIdRejected.inc();
+    const q = request.url.indexOf('?');
+    const path = q === -1 ? request.url : request.url.slice(0, q);
+    const isChat = isChatCompletions(path);
+    const route = routeTemplate(path);
+    const parent = propagator.extract(ROOT_CONTEXT, headers, defaultTextMapGetter);
+    const span = tracer.startSpan(
+      isChat ? GEN_AI_OPERATION_NAME_VALUE_CHAT : `${request.method} ${route}`,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          [ATTR_HTTP_REQUEST_METHOD]: request.method,
+          [ATTR_URL_PATH]: path,
+          [ATTR_SERVER_ADDRESS]: serverAddress,
+          [ATTR_SERVER_PORT]: serverPort,
+          [CROSSTALK_REQUEST_ID]: decision.id,
+          [CROSSTALK_REQUEST_ID_REJECTED]: decision.rejected,
+        },
+      },
+      parent,
+    );
+    if (isChat) span.setAttribute(ATTR_GEN_AI_OPERATION_NAME, GEN_AI_OPERATION_NAME_VALUE_CHAT);
+    const state: RequestState = {
+      startedAt: performance.now(),
+      requestId: decision.id,
+      requestIdRejected: decision.rejected,
+      method: request.method,
+      path,
+      route,
+      isChat,
+      span,
+      context: trace.setSpan(parent, span),
+      responseBytes: 0,
+      inflightApiKey: 0,
+      inflightSession: 0,
+      ended: false,
+    };
+    const session = headerValue(headers, HEADER_SESSION_ID) ?? headerValue(headers, HEADER_X_SESSION_ID);
+    if (session) state.sessionId = session;
+    const modelId = headerValue(headers, HEADER_MODEL_ID);
+    if (modelId) state.modelIdHeader = modelId;
+    const keyId = headerValue(headers, HEADER_API_KEY_ID);
+    if (keyId) state.apiKeyId = keyId;
+    const key = extractApiKey(headers, config.apiKeyHeader);
+    if (key) state.apiKey = identifyApiKey(key, fingerprintSecret as string);
+    metrics.inFlight.inc();
+    return state;
+  }
+
+  function markUpstreamFailure(state: RequestState, err: unknown): void {
+    const code = rootCode(err);
+    state.errorType = code ?? (err instanceof Error ? err.name : 'Error');
+    // A destroy caused by the client going away surfaces here as a premature close: not the upstream's fault.
+    if (code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+    state.endReason = code === 'UND_ERR_BODY_TIMEOUT' ? 'upstream_idle_timeout' : 'upstream_reset';
+    metrics.upstreamErrors.inc({ error_type: state.errorType, phase: 'body' });
+    logger.warn({ requestId: state.requestId, errorType: state.errorType }, 'upstream stream broke after headers were sent; ending the response');
+  }
+
+  function finishRequest(request: FastifyRequest, reply: FastifyReply): void {
+    const state = request[kRequestState];
+    if (!state || state.ended) return;
+    state.ended = true;
+    metrics.inFlight.dec();
+    state.release?.();
+    const status = reply.raw.statusCode;
+    const completed = reply.raw.writableFinished;
+    let endReason: StreamEndReason = state.endReason ?? (completed ? 'complete' : 'client_aborted');
+    if (shuttingDown && !completed && endReason === 'client_aborted') endReason = 'shutdown';
+    const span = state.span;
+    const now = performance.now();
+    span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
+    span.setAttribute(CROSSTALK_STREAM, state.requestStream === true);
+    span.setAttribute(CROSSTALK_RESPONSE_BYTES, state.responseBytes);
+    span.setAttribute(CROSSTALK_STREAM_END_REASON, endReason);
+    if (state.sessionId) span.setAttribute(ATTR_SESSION_ID, state.sessionId);
+    if (state.modelIdHeader) span.setAttribute(CROSSTALK_MODEL_ID, state.modelIdHeader);
+    if (state.requestModel) span.setAttribute(ATTR_GEN_AI_REQUEST_MODEL, state.requestModel);
+    if (state.apiKey?.prefix) span.setAttribute(CROSSTALK_API_KEY_PREFIX, state.apiKey.prefix);
+    if (state.apiKey) span.setAttribute(CROSSTALK_API_KEY_FINGERPRINT, state.apiKey.fingerprint);
+    if (state.apiKeyId) span.setAttribute(CROSSTALK_API_KEY_ID, state.apiKeyId);
+    if (state.upstreamStatus !== undefined) {
+      span.setAttribute(CROSSTALK_REQUEST_ID_ECHO, requestIdEcho(state));
+    }
+    if (state.firstChunkAt !== undefined) {
+      const ttfc = state.firstChunkAt - state.startedAt;
+      span.setAttribute(CROSSTALK_TIME_TO_FIRST_CHUNK_MS, Math.round(ttfc * 1000) / 1000);
+      metrics.timeToFirstChunk.observe({ route: state.route }, ttfc / 1000);
+    }
+    const failed = status >= 500 || (endReason !== 'complete' && endReason !== 'client_aborted' && endReason !== 'shutdown');
+    if (failed) {
+      const errorType = state.errorType ?? String(status);
+      span.setAttribute(ATTR_ERROR_TYPE, errorType);
+      span.setStatus({ code: SpanStatusCode.ERROR, message: endReason === 'complete' ? `HTTP ${status}` : endReason });
+    }
+    metrics.requests.inc({ method: state.method, route: state.route, status_class: statusClass(status) });
+    metrics.duration.observe({ route: state.route }, (now - state.startedAt) / 1000);
+    span.end();
+  }
+
+  let shuttingDown = false;
+  const admin = buildAdminServer({ config, metrics, incidents, logger });
+
+  return {
+    app,
+    admin,
+    metrics,
+    incidents,
+    async listen() {
+      const url = await app.listen({ port: config.port, host: config.host });
+      const adminUrl = await admin.listen({ port: config.adminPort, host: config.adminHost });
+      return { url, adminUrl };
+    },
+    async close() {
+      shuttingDown = true;
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), config.shutdownTimeoutMs);
+        timer.unref();
+      });
+      const closing = app.close();
+      if ((await Promise.race([closing.then(() => 'closed' as const), deadline])) === 'timeout') {
+        logger.warn({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timeout: cutting the remaining in-flight responses');
+        app.server.closeAllConnections();
+        await closing;
+      }
+      clearTimeout(timer);
+      await admin.close();
+    },
+  };
+}
+
+function requestIdEcho(state: RequestState): RequestIdEcho {
+  if (state.upstreamRequestIdEcho === undefined) return 'missing';
+  return state.upstreamRequestIdEcho === state.requestId ? 'match' : 'mismatch';
+}
