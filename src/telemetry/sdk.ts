@@ -55,6 +55,32 @@ function exporterFor(kind: TracesExporterKind): SpanExporter | undefined {
   }
 }
 
+/** The spec's `OTEL_BSP_*` variables (the 2.x processor no longer reads them itself). */
+export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
+  scheduledDelayMillis?: number;
+  exportTimeoutMillis?: number;
+  maxQueueSize?: number;
+  maxExportBatchSize?: number;
+} {
+  const num = (name: string) => {
+    const v = env[name];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number ≥ 0 (got ${JSON.stringify(v)})`);
+    return n;
+  };
+  const out: ReturnType<typeof batchOptionsFromEnv> = {};
+  const delay = num('OTEL_BSP_SCHEDULE_DELAY');
+  const timeout = num('OTEL_BSP_EXPORT_TIMEOUT');
+  const queue = num('OTEL_BSP_MAX_QUEUE_SIZE');
+  const batch = num('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
+  if (delay !== undefined) out.scheduledDelayMillis = delay;
+  if (timeout !== undefined) out.exportTimeoutMillis = timeout;
+  if (queue !== undefined) out.maxQueueSize = queue;
+  if (batch !== undefined) out.maxExportBatchSize = batch;
+  return out;
+}
+
 /**
  * Starts the OpenTelemetry NodeSDK once for the process (proxy, audit, probe and demo share it).
  * No auto-instrumentation: crosstalk creates its own spans, so nothing else in the process is traced twice.
@@ -64,7 +90,7 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   const kind = options.exporter ?? resolveTracesExporter(env.OTEL_TRACES_EXPORTER);
   const exporter = exporterFor(kind);
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (exporter) spanProcessors.push(new BatchSpanProcessor({ exporter }));
+  if (exporter) spanProcessors.push(new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv(env) }));
 
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? DEFAULT_SERVICE_NAME,

@@ -38,25 +38,33 @@ export async function startProxy(upstreamUrl: string, overrides: Partial<ProxyCo
   return { proxy, url, adminUrl, tracing, logs };
 }
 
-/** A plain node:http upstream for scenario tests; closed after the test. */
+/** Registers cleanup after the current test, or leaves it to the caller in beforeAll/afterAll code. */
+function cleanupAfterTest(fn: () => Promise<void>): void {
+  try {
+    onTestFinished(fn);
+  } catch {
+    // Called from a beforeAll hook: the caller owns cleanup via the returned close().
+  }
+}
+
+/** A plain node:http upstream for scenario tests; closed after the test (or by `close()`). */
 export async function startUpstream(
   handler: http.RequestListener,
-): Promise<{ url: string; server: http.Server; requests: http.IncomingMessage[] }> {
+): Promise<{ url: string; server: http.Server; requests: http.IncomingMessage[]; close(): Promise<void> }> {
   const requests: http.IncomingMessage[] = [];
   const server = http.createServer((req, res) => {
     requests.push(req);
     handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  onTestFinished(
-    () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  );
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  cleanupAfterTest(close);
   const { port } = server.address() as AddressInfo;
-  return { url: `http://127.0.0.1:${port}`, server, requests };
+  return { url: `http://127.0.0.1:${port}`, server, requests, close };
 }
 
 /** Waits until the span processor has seen a finished span named `name` (spans end on socket close). */
