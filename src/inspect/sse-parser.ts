@@ -1,0 +1,361 @@
+/**
+ * Incremental Server-Sent Events parser over Buffers, following the WHATWG "Interpreting an event stream"
+ * algorithm (HTML §9.2.6): lines end in CRLF, LF or CR; `data` lines of one event are joined with "\n";
+ * lines starting with ":" are comments; a blank line dispatches the event.
+ *
+ * Built for the proxy's per-chunk hot path (undici `eventsource-stream.js` is the model):
+ * - line ends are found with `Buffer.indexOf`, never a per-byte JS loop over the chunk;
+ * - only complete lines are decoded, so a UTF-8 character split across chunks decodes correctly, and only the
+ *   values of the fields we act on (`data`, `event`, `id`, `retry`) are turned into strings;
+ * - memory is bounded: once an event's bytes exceed `maxEventBytes` its content is dropped, the parser only
+ *   looks for its end, and the event is reported with `oversized: true` and no data.
+ *
+ * Deliberate departures from the browser algorithm, both for inspection rather than display:
+ * - Every completed block is reported, including comment-only ones (`: ping`), with `data: undefined`, so a
+ *   caller that forwards only complete events can forward keep-alives promptly.
+ * - `end()` reports an event that was not followed by a blank line (a browser discards it). Older routers end
+ *   a stream without the final blank line, and lenient clients (line-based SDK decoders) still consume such a
+ *   trailing event, so an inspector must look at it too. Such an event has `eof: true`.
+ * - `id` is the `id` field of this event only (a browser carries the last event id over to later events).
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+const COLON = 0x3a;
+const SPACE = 0x20;
+const NUL = '\u0000';
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+const EMPTY = Buffer.alloc(0);
+
+/** A field name that ends with a colon can only be one we act on if the colon is within this many bytes. */
+const MAX_FIELD_NAME_BYTES = 5;
+
+const NAME_DATA = Buffer.from('data');
+const NAME_EVENT = Buffer.from('event');
+const NAME_ID = Buffer.from('id');
+const NAME_RETRY = Buffer.from('retry');
+
+/** Default cap on one event's bytes: chat chunks are hundreds of bytes; tool-call deltas stay far below this. */
+export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+
+export interface SseEvent {
+  /** The `data` lines joined by "\n"; undefined when the event had no `data` field (comments only). */
+  data: string | undefined;
+  event?: string;
+  /** The `id` field of this event, if any. */
+  id?: string;
+  retry?: number;
+  /** The event exceeded `maxEventBytes`: its content was dropped and it was not inspected. */
+  oversized: boolean;
+  /**
+   * Byte offset in the chunk passed to the current `write()` just after the blank line that completed this
+   * event; 0 for an event reported by `end()`.
+   */
+  endOffset: number;
+  /** Reported by `end()`: the stream ended without the event's blank line. */
+  eof: boolean;
+}
+
+export interface SseParserOptions {
+  maxEventBytes?: number;
+  onEvent: (event: SseEvent) => void;
+}
+
+export type SseFieldName = 'data' | 'event' | 'id' | 'retry';
+
+/** One line, classified. Unknown fields are `ignored` (the spec ignores them too). */
+export type SseLine =
+  | { readonly kind: 'blank' | 'comment' | 'ignored' }
+  | { readonly kind: SseFieldName; readonly value: string };
+
+const BLANK: SseLine = { kind: 'blank' };
+const COMMENT: SseLine = { kind: 'comment' };
+const IGNORED: SseLine = { kind: 'ignored' };
+
+function nameIs(buf: Buffer, start: number, end: number, name: Buffer): boolean {
+  if (end - start !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
+  return true;
+}
+
+/**
+ * Classifies the line `buf[start, end)` (without its line end). Only the value of a known field is decoded.
+ */
+export function parseLine(buf: Buffer, start = 0, end = buf.length): SseLine {
+  if (start >= end) return BLANK;
+  if (buf[start] === COLON) return COMMENT;
+  // Look for the colon only among the first bytes: a longer field name is one we ignore anyway.
+  const limit = Math.min(end, start + MAX_FIELD_NAME_BYTES + 1);
+  let colon = -1;
+  for (let i = start + 1; i < limit; i++) {
+    if (buf[i] === COLON) {
+      colon = i;
+      break;
+    }
+  }
+  let nameEnd = end;
+  let valueStart = end;
+  if (colon !== -1) {
+    nameEnd = colon;
+    valueStart = colon + 1;
+    if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
+  } else if (end - start > MAX_FIELD_NAME_BYTES) {
+    return IGNORED;
+  }
+  let kind: SseFieldName;
+  if (nameIs(buf, start, nameEnd, NAME_DATA)) kind = 'data';
+  else if (nameIs(buf, start, nameEnd, NAME_ID)) kind = 'id';
+  else if (nameIs(buf, start, nameEnd, NAME_EVENT)) kind = 'event';
+  else if (nameIs(buf, start, nameEnd, NAME_RETRY)) kind = 'retry';
+  else return IGNORED;
+  return { kind, value: valueStart < end ? buf.toString('utf8', valueStart, end) : '' };
+}
+
+function isAsciiDigits(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+export class SseParser {
+  private readonly maxEventBytes: number;
+  private readonly onEvent: (event: SseEvent) => void;
+
+  // The line in progress, copied out of earlier chunks (so a small tail does not pin a large chunk).
+  private pieces: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Bytes of the line in progress, including bytes dropped because the event is oversized. */
+  private lineBytes = 0;
+  /** The previous chunk ended in CR: an LF at the start of the next chunk belongs to that line end. */
+  private lastWasCR = false;
+  /** BOM bytes matched at stream start; -1 once the start of the stream is behind us. */
+  private bomMatched = 0;
+  private stopped = false;
+
+  // The event in progress.
+  private hasContent = false;
+  private eventBytes = 0;
+  private dataBytes = 0;
+  private oversized = false;
+  private data: string | undefined = undefined;
+  private eventType: string | undefined = undefined;
+  private eventId: string | undefined = undefined;
+  private retry: number | undefined = undefined;
+
+  private idle = -1;
+  private oversizedCount = 0;
+
+  constructor(options: SseParserOptions) {
+    this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
+    this.onEvent = options.onEvent;
+  }
+
+  /**
+   * Offset in the chunk of the current (or last) `write()` just after the last line end at which no event was in
+   * progress (after a blank line), or -1 if there was none in that chunk. Bytes before it belong to complete
+   * events only. While `onEvent` runs it is still the offset before the event being reported.
+   */
+  get idleOffset(): number {
+    return this.idle;
+  }
+
+  /** The event in progress exceeded the cap: its bytes are no longer examined. */
+  get inOversizedEvent(): boolean {
+    return this.oversized;
+  }
+
+  /** Bytes the parser holds for the event in progress; never more than `maxEventBytes`. */
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.dataBytes;
+  }
+
+  get oversizedEvents(): number {
+    return this.oversizedCount;
+  }
+
+  /** Stop parsing: later `write()`/`end()` calls do nothing and no more events are reported. */
+  stop(): void {
+    this.stopped = true;
+    this.pieces = [];
+    this.pendingBytes = 0;
+    this.data = undefined;
+  }
+
+  write(chunk: Buffer): void {
+    if (this.stopped) return;
+    const len = chunk.length;
+    let pos = 0;
+    this.idle = this.isIdle() ? 0 : -1;
+    if (len === 0) return;
+    if (this.lastWasCR) {
+      this.lastWasCR = false;
+      if (chunk[0] === LF) pos = 1;
+    }
+    if (this.bomMatched !== -1) pos = this.skipBom(chunk, pos);
+    // Positions of the next LF / CR at or after `pos`; -1 when there is none left in this chunk, so each kind is
+    // searched at most once per line end and the whole chunk is scanned in linear time.
+    let nextLf = -2;
+    let nextCr = -2;
+    while (pos < len && !this.stopped) {
+      if (nextLf !== -1 && nextLf < pos) nextLf = chunk.indexOf(LF, pos);
+      if (nextCr !== -1 && nextCr < pos) nextCr = chunk.indexOf(CR, pos);
+      let eol: number;
+      if (nextLf === -1) {
+        if (nextCr === -1) {
+          this.appendPartial(chunk, pos, len);
+          return;
+        }
+        eol = nextCr;
+      } else {
+        eol = nextCr === -1 || nextLf < nextCr ? nextLf : nextCr;
+      }
+      let next = eol + 1;
+      if (eol === nextCr) {
+        if (next < len) {
+          if (chunk[next] === LF) next++;
+        } else {
+          this.lastWasCR = true;
+        }
+      }
+      this.completeLine(chunk, pos, eol, next);
+      pos = next;
+    }
+  }
+
+  /** The stream ended: a line or event still in progress is completed and reported (see the module comment). */
+  end(): void {
+    if (this.stopped) return;
+    if (this.bomMatched > 0) this.appendPartial(BOM, 0, this.bomMatched);
+    this.bomMatched = -1;
+    this.idle = -1;
+    if (this.lineBytes > 0) this.completeLine(EMPTY, 0, 0, 0);
+    if (this.hasContent) this.dispatch(0, true);
+    this.stopped = true;
+  }
+
+  private isIdle(): boolean {
+    return !this.hasContent && this.lineBytes === 0 && this.bomMatched <= 0;
+  }
+
+  /** Skips a UTF-8 BOM at the very start of the stream, even when it is split across chunks. */
+  private skipBom(chunk: Buffer, pos: number): number {
+    while (pos < chunk.length && this.bomMatched < BOM.length) {
+      if (chunk[pos] !== BOM[this.bomMatched]) {
+        // Not a BOM after all: the bytes matched in earlier chunks are ordinary line bytes.
+        if (this.bomMatched > 0) this.appendPartial(BOM, 0, this.bomMatched);
+        this.bomMatched = -1;
+        return pos;
+      }
+      this.bomMatched++;
+      pos++;
+    }
+    if (this.bomMatched === BOM.length) this.bomMatched = -1;
+    return pos;
+  }
+
+  private appendPartial(buf: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n === 0) return;
+    this.lineBytes += n;
+    this.eventBytes += n;
+    this.hasContent = true;
+    if (this.oversized) return;
+    if (this.eventBytes > this.maxEventBytes) {
+      this.markOversized();
+      return;
+    }
+    this.pieces.push(Buffer.from(buf.subarray(start, end)));
+    this.pendingBytes += n;
+  }
+
+  /** The line `chunk[start, end)` (preceded by any pending pieces) ended; `next` is the offset after its line end. */
+  private completeLine(chunk: Buffer, start: number, end: number, next: number): void {
+    const n = end - start;
+    if (this.lineBytes === 0) {
+      if (n === 0) {
+        this.blankLine(next);
+        return;
+      }
+      // Count the line end too, so the cap bounds what a caller holds back for an event.
+      this.eventBytes += next - start;
+      this.hasContent = true;
+      if (this.oversized) return;
+      if (this.eventBytes > this.maxEventBytes) {
+        this.markOversized();
+        return;
+      }
+      this.applyLine(chunk, start, end);
+      return;
+    }
+    this.lineBytes = 0;
+    this.eventBytes += next - start;
+    if (this.oversized) return;
+    if (this.eventBytes > this.maxEventBytes) {
+      this.markOversized();
+      return;
+    }
+    const pieces = this.pieces;
+    if (n > 0) pieces.push(chunk.subarray(start, end));
+    const line = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
+    this.pieces = [];
+    this.pendingBytes = 0;
+    this.applyLine(line, 0, line.length);
+  }
+
+  private applyLine(buf: Buffer, start: number, end: number): void {
+    const line = parseLine(buf, start, end);
+    switch (line.kind) {
+      case 'data':
+        this.data = this.data === undefined ? line.value : `${this.data}\n${line.value}`;
+        this.dataBytes += end - start;
+        break;
+      case 'event':
+        this.eventType = line.value;
+        break;
+      case 'id':
+        if (!line.value.includes(NUL)) this.eventId = line.value;
+        break;
+      case 'retry':
+        if (isAsciiDigits(line.value)) this.retry = Number(line.value);
+        break;
+      default:
+        break;
+    }
+  }
+
+  private markOversized(): void {
+    if (!this.oversized) this.oversizedCount++;
+    this.oversized = true;
+    this.pieces = [];
+    this.pendingBytes = 0;
+    this.data = undefined;
+    this.dataBytes = 0;
+    this.eventType = undefined;
+    this.eventId = undefined;
+    this.retry = undefined;
+  }
+
+  private blankLine(next: number): void {
+    if (this.hasContent) this.dispatch(next, false);
+    this.idle = next;
+  }
+
+  private dispatch(endOffset: number, eof: boolean): void {
+    const event: SseEvent = { data: this.data, oversized: this.oversized, endOffset, eof };
+    if (this.eventType !== undefined) event.event = this.eventType;
+    if (this.eventId !== undefined) event.id = this.eventId;
+    if (this.retry !== undefined) event.retry = this.retry;
+    this.hasContent = false;
+    this.eventBytes = 0;
+    this.dataBytes = 0;
+    this.oversized = false;
+    this.data = undefined;
+    this.eventType = undefined;
+    this.eventId = undefined;
+    this.retry = undefined;
+    this.onEvent(event);
+  }
+}
