@@ -79,6 +79,8 @@ export interface ProxyServer {
 }
 
 const propagator = new W3CTraceContextPropagator();
+/** reply-from already drops `connection`, the names it lists, and `transfer-encoding`. */
+const HOP_BY_HOP_REQUEST_HEADERS = ['keep-alive', 'proxy-connection', 'upgrade', 'te', 'expect'] as const;
 const CONTENT_TYPE_SSE = 'text/event-stream';
 
 /** First value of a header, or undefined (Node gives arrays for a few repeated headers). */
@@ -159,6 +161,9 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       rewriteRequestHeaders: (request, headers) => {
         const state = request[kRequestState];
         if (!state) return headers;
+        // Hop-by-hop headers stay on this hop (RFC 9110 §7.6.1); `expect` was already answered by Node's
+        // server with 100 Continue, and undici refuses all of these outright.
+        for (const name of HOP_BY_HOP_REQUEST_HEADERS) delete headers[name];
         headers[HEADER_REQUEST_ID] = state.requestId;
         // Our span is the upstream call's parent: replace the caller's traceparent/tracestate with ours.
         delete headers.traceparent;

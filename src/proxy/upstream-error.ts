@@ -30,15 +30,28 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 const BAD_RESPONSE_CODES = new Set(['HPE_INVALID_STATUS', 'HPE_INVALID_CONSTANT', 'HPE_INVALID_HEADER_TOKEN']);
 
-/** The innermost `code` along an error's `cause` chain (reply-from wraps undici's errors). */
+/** Errors along the `cause` chain, outermost first (reply-from wraps undici's errors). */
+function causeChain(err: unknown): object[] {
+  const chain: object[] = [];
+  for (let e: unknown = err; e && typeof e === 'object' && chain.length < 8; e = (e as { cause?: unknown }).cause) {
+    chain.push(e);
+  }
+  return chain;
+}
+
+/** The innermost `code` along an error's `cause` chain. */
 export function rootCode(err: unknown): string | undefined {
   let code: string | undefined;
-  for (let e: unknown = err, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+  for (const e of causeChain(err)) {
     const c = (e as { code?: unknown }).code;
     if (typeof c === 'string') code = c;
-    e = (e as { cause?: unknown }).cause;
   }
   return code;
+}
+
+/** undici reports unparseable responses as HTTPParserError, sometimes without a code. */
+function isParserError(err: unknown): boolean {
+  return causeChain(err).some((e) => (e as { name?: unknown }).name === 'HTTPParserError');
 }
 
 const DESCRIPTIONS: Record<string, string> = {
@@ -63,11 +76,14 @@ const DESCRIPTIONS: Record<string, string> = {
  * not our unavailability (reply-from's default of 503 for DNS failures would invite client retries storms).
  */
 export function upstreamErrorResponse(err: unknown): UpstreamErrorResponse {
-  const code = rootCode(err);
+  const parserError = isParserError(err);
+  const code = rootCode(err) ?? (parserError ? 'HTTPParserError' : undefined);
   const why = (code && DESCRIPTIONS[code]) ?? 'request failed';
   let e;
   if (code && TIMEOUT_CODES.has(code)) e = new errors.CROSSTALK_ERR_UPSTREAM_TIMEOUT(why);
-  else if (code && BAD_RESPONSE_CODES.has(code)) e = new errors.CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE(code);
+  else if (parserError || (code && BAD_RESPONSE_CODES.has(code))) {
+    e = new errors.CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE('not a valid HTTP/1.1 response');
+  }
   else if (code === undefined || UNAVAILABLE_CODES.has(code)) e = new errors.CROSSTALK_ERR_UPSTREAM_UNAVAILABLE(why);
   else e = new errors.CROSSTALK_ERR_UPSTREAM_UNAVAILABLE(why);
   return {

@@ -119,5 +119,7 @@ describe('upstream failures', () => {
     expect(upstreamErrorResponse(wrap('UND_ERR_CONNECT_TIMEOUT')).statusCode).toBe(504);
     expect(upstreamErrorResponse(wrap('HPE_INVALID_STATUS'))).toMatchObject({ statusCode: 502, code: 'CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE' });
     expect(upstreamErrorResponse(new Error('boom'))).toMatchObject({ statusCode: 502, errorType: 'Error' });
+    const parser = Object.assign(new Error('Response does not match the HTTP/1.1 protocol'), { name: 'HTTPParserError' });
+    expect(upstreamErrorResponse({ cause: parser })).toMatchObject({ statusCode: 502, code: 'CROSSTALK_ERR_UPSTREAM_BAD_RESPONSE', errorType: 'HTTPParserError' });
   });
 });
