@@ -1,0 +1,218 @@
+/**
+ * The crosstalk rules, one small pure function per reason code. They know nothing of HTTP servers, streams,
+ * registries or spans: callers (the proxy's inspector, the probe) look facts up and pass them in.
+ *
+ * Evidence holds ids, model names and key fingerprints only, never prompt or answer content.
+ */
+import type { RequestIdEcho } from '../telemetry/attributes.js';
+
+export type { RequestIdEcho };
+
+/** Reason codes: public contract (span attribute values, metric labels, block-mode error bodies). */
+export const REASON_CODES = [
+  'request_id_mismatch',
+  'session_mismatch',
+  'completion_id_collision',
+  'completion_id_interleave',
+  'model_mismatch',
+  'session_key_conflict',
+] as const;
+
+export type ReasonCode = (typeof REASON_CODES)[number];
+
+export interface FindingEvidence {
+  expected?: string;
+  seen?: string;
+  [key: string]: string | number | undefined;
+}
+
+export interface Finding {
+  reason: ReasonCode;
+  evidence: FindingEvidence;
+}
+
+/** Where an echoed value was found. */
+export type EchoSource = 'header' | 'chunk' | 'body';
+
+export type SessionScope = 'key' | 'shared';
+
+// --- request_id_mismatch -------------------------------------------------------------------------------------
+
+/**
+ * Compares the request id the sidecar sent with one the upstream echoed. A missing echo is not a finding:
+ * older routers echo nothing. Values are compared exactly (after trimming); a header repeated by a middlebox
+ * arrives comma-joined, which matches when every part matches.
+ */
+export function checkRequestIdEcho(
+  sent: string,
+  echoed: string | undefined,
+  source: EchoSource = 'header',
+): { echo: RequestIdEcho; finding?: Finding } {
+  const seen = echoed?.trim();
+  if (seen === undefined || seen === '') return { echo: 'missing' };
+  if (seen === sent) return { echo: 'match' };
+  if (seen.includes(',') && seen.split(',').every((part) => part.trim() === sent)) return { echo: 'match' };
+  return { echo: 'mismatch', finding: { reason: 'request_id_mismatch', evidence: { expected: sent, seen, source } } };
+}
+
+// --- session_mismatch ----------------------------------------------------------------------------------------
+
+/** Session ids are on-chain hex (`0x…`): compared case-insensitively. */
+export function normalizeSessionId(session: string): string {
+  return session.trim().toLowerCase();
+}
+
+/** A session echoed by the upstream that differs from the request's. No request session or no echo: nothing. */
+export function checkSessionEcho(
+  expected: string | undefined,
+  echoed: string | undefined,
+  source: EchoSource = 'header',
+): Finding | undefined {
+  if (expected === undefined || echoed === undefined) return undefined;
+  const seen = normalizeSessionId(echoed);
+  if (seen === '') return undefined;
+  const want = normalizeSessionId(expected);
+  if (seen === want) return undefined;
+  if (seen.includes(',') && seen.split(',').every((part) => part.trim() === want)) return undefined;
+  return { reason: 'session_mismatch', evidence: { expected: want, seen, source } };
+}
+
+// --- model_mismatch ------------------------------------------------------------------------------------------
+
+/** Normalized alias → normalized canonical name. Build it once with {@link compileModelAliases}. */
+export type ModelAliases = ReadonlyMap<string, string>;
+
+const NO_ALIASES: ModelAliases = new Map();
+
+function baseModelName(name: string): string {
+  const lower = name.trim().toLowerCase();
+  const slash = lower.lastIndexOf('/');
+  return slash === -1 ? lower : lower.slice(slash + 1);
+}
+
+/** Normalizes both sides of an alias map (`{ "llama-3.3-70b": "meta-llama/Llama-3.3-70B-Instruct" }`). */
+export function compileModelAliases(aliases: Readonly<Record<string, string>> = {}): ModelAliases {
+  const map = new Map<string, string>();
+  for (const [alias, canonical] of Object.entries(aliases)) map.set(baseModelName(alias), baseModelName(canonical));
+  return map;
+}
+
+/** Lower case, without an `org/` prefix, then mapped through the alias map (one hop). */
+export function normalizeModelName(name: string, aliases: ModelAliases = NO_ALIASES): string {
+  const base = baseModelName(name);
+  return aliases.get(base) ?? base;
+}
+
+/**
+ * The response's model against the model the request body names, or, when it names none, against the model
+ * the session is bound to (already normalized, see `SessionModelRegistry`). An on-chain `model_id` header is
+ * never an input here: it is a hex id, not a name.
+ */
+export function checkModel(
+  requestModel: string | undefined,
+  sessionModel: string | undefined,
+  responseModel: string | undefined,
+  aliases: ModelAliases = NO_ALIASES,
+): Finding | undefined {
+  if (responseModel === undefined || responseModel.trim() === '') return undefined;
+  const seen = normalizeModelName(responseModel, aliases);
+  if (requestModel !== undefined && requestModel.trim() !== '') {
+    const expected = normalizeModelName(requestModel, aliases);
+    if (seen === expected) return undefined;
+    return { reason: 'model_mismatch', evidence: { expected, seen, source: 'request_body' } };
+  }
+  if (sessionModel === undefined || seen === sessionModel) return undefined;
+  return { reason: 'model_mismatch', evidence: { expected: sessionModel, seen, source: 'session' } };
+}
+
+// --- completion_id_collision / completion_id_interleave ------------------------------------------------------
+
+/** Who holds a completion id in the shared registry. */
+export interface CompletionIdOwnerView {
+  /** The id was first delivered on this very request. */
+  self: boolean;
+  /** The owning request is still in flight (else it finished within the recent window). */
+  inflight: boolean;
+  requestId: string;
+}
+
+export interface CompletionIdFacts {
+  /** The id of the previous chunk carrying an id on this request, if any. */
+  previousId: string | undefined;
+  /** The id was already seen on this request (before the previous id). */
+  seenOnThisRequest: boolean;
+  /** The registry's owner of the id, if any. */
+  owner: CompletionIdOwnerView | undefined;
+}
+
+/**
+ * - `repeat`: same id as the previous chunk (the normal case).
+ * - `first`: the first id of this request, not known elsewhere.
+ * - `drift`: a new id, never seen anywhere: benign id drift (llama.cpp and others give every chunk a new id).
+ * - `interleave` / `collision`: see {@link classifyCompletionId}.
+ */
+export type CompletionIdClass = 'repeat' | 'first' | 'drift' | 'interleave' | 'collision';
+
+/**
+ * The collision / interleave boundary:
+ * - interleave: inside one stream an id reappears after a different one (A…B…A), or a chunk after this
+ *   request's first id carries an id owned by another request that is still in flight (two live streams mixed);
+ * - collision: this request's first id is owned by another request (in flight or finished within the window),
+ *   or any later id is owned by a finished request (an old response replayed onto this one).
+ */
+export function classifyCompletionId(
+  id: string,
+  facts: CompletionIdFacts,
+): { kind: CompletionIdClass; finding?: Finding } {
+  const { previousId, owner } = facts;
+  if (id === previousId) return { kind: 'repeat' };
+  if (facts.seenOnThisRequest || owner?.self === true) {
+    return {
+      kind: 'interleave',
+      finding: {
+        reason: 'completion_id_interleave',
+        evidence: { seen: id, previous_id: previousId, rule: 'reappeared' },
+      },
+    };
+  }
+  if (owner !== undefined) {
+    if (owner.inflight && previousId !== undefined) {
+      return {
+        kind: 'interleave',
+        finding: {
+          reason: 'completion_id_interleave',
+          evidence: { seen: id, previous_id: previousId, other_request_id: owner.requestId, rule: 'inflight_owner' },
+        },
+      };
+    }
+    return {
+      kind: 'collision',
+      finding: {
+        reason: 'completion_id_collision',
+        evidence: {
+          seen: id,
+          other_request_id: owner.requestId,
+          other_state: owner.inflight ? 'in_flight' : 'finished',
+        },
+      },
+    };
+  }
+  return { kind: previousId === undefined ? 'first' : 'drift' };
+}
+
+// --- session_key_conflict ------------------------------------------------------------------------------------
+
+/**
+ * The same session used by two API keys within the binding window: the runtime form of the audit's isolation
+ * check. `shared` scope (gateways that pool sessions across keys by design) turns it off.
+ */
+export function checkSessionKey(
+  session: string | undefined,
+  boundKey: string | undefined,
+  key: string | undefined,
+  scope: SessionScope,
+): Finding | undefined {
+  if (scope === 'shared' || session === undefined || key === undefined || boundKey === undefined) return undefined;
+  if (boundKey === key) return undefined;
+  return { reason: 'session_key_conflict', evidence: { expected: boundKey, seen: key, session } };
+}
