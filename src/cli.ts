@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from './errors.js';
 import { VERSION } from './version.js';
 import { registerProxyCommand } from './proxy/command.js';
+import { registerSimulateRouterCommand } from './simulator/command.js';
 
 /**
  * The `crosstalk` CLI: each part registers its own subcommand; nothing imports this module.
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerProxyCommand(program);
+  registerSimulateRouterCommand(program);
   return program;
 }
 

@@ -1,0 +1,140 @@
+import type { Prng } from './prng.js';
+import { HEX32_PATTERN, type SessionSpec, type SimModel } from './catalogue.js';
+
+/** A session as the simulated router tracks it; times are unix seconds, `closedAt` 0 while open (as on chain). */
+export interface SimSession {
+  readonly id: string;
+  readonly model: SimModel;
+  readonly bidId: string;
+  readonly user: string;
+  readonly provider: string;
+  openedAt: number;
+  endsAt: number;
+  closedAt: number;
+}
+
+export type SessionState = 'open' | 'expired' | 'closed';
+
+/** The body of `GET /blockchain/sessions/{id}`, field names as the router's session struct spells them. */
+export interface BlockchainSessionBody {
+  Id: string;
+  User: string;
+  Provider: string;
+  ModelAgentId: string;
+  BidID: string;
+  Stake: string;
+  PricePerSecond: string;
+  CloseoutReceipt: string;
+  CloseoutType: number;
+  ProviderWithdrawnAmount: string;
+  OpenedAt: number;
+  EndsAt: number;
+  ClosedAt: number;
+}
+
+function address(prng: Prng): string {
+  return `0x${prng.hex(40)}`;
+}
+
+/** Sessions by id (lower-cased), each bound to one model of the catalogue. */
+export class SessionStore {
+  readonly #byId = new Map<string, SimSession>();
+
+  constructor(
+    private readonly models: readonly SimModel[],
+    private readonly prng: Prng,
+    private readonly clockMs: () => number,
+    private readonly durationSec: number,
+  ) {}
+
+  /** The catalogue model with this name or 0x id, if any. */
+  findModel(nameOrId: string): SimModel | undefined {
+    const lower = nameOrId.toLowerCase();
+    return this.models.find((m) => m.name === nameOrId || m.id.toLowerCase() === lower);
+  }
+
+  /** Registers a pre-configured session; throws on a malformed id or a model outside the catalogue. */
+  add(spec: SessionSpec): SimSession {
+    if (!HEX32_PATTERN.test(spec.id)) throw new Error(`session id ${spec.id} is not 0x + 64 hex`);
+    const model = this.findModel(spec.model);
+    if (model === undefined) throw new Error(`session ${spec.id} names unknown model ${spec.model}`);
+    return this.#insert(spec.id, model, this.durationSec);
+  }
+
+  /** Opens a new session on a model (what `POST /blockchain/models/{id}/session` does). */
+  open(model: SimModel, durationSec = this.durationSec): SimSession {
+    return this.#insert(`0x${this.prng.hex(64)}`, model, durationSec);
+  }
+
+  #insert(id: string, model: SimModel, durationSec: number): SimSession {
+    const now = this.nowSec();
+    const session: SimSession = {
+      id: id.toLowerCase(),
+      model,
+      bidId: `0x${this.prng.hex(64)}`,
+      user: address(this.prng),
+      provider: address(this.prng),
+      openedAt: now,
+      endsAt: now + durationSec,
+      closedAt: 0,
+    };
+    this.#byId.set(session.id, session);
+    return session;
+  }
+
+  get(id: string): SimSession | undefined {
+    return this.#byId.get(id.toLowerCase());
+  }
+
+  list(): SimSession[] {
+    return [...this.#byId.values()];
+  }
+
+  /** Sessions bound to the model with this name or id. */
+  forModel(nameOrId: string): SimSession[] {
+    const model = this.findModel(nameOrId);
+    return model === undefined ? [] : this.list().filter((s) => s.model === model);
+  }
+
+  state(session: SimSession): SessionState {
+    if (session.closedAt !== 0) return 'closed';
+    return session.endsAt <= this.nowSec() ? 'expired' : 'open';
+  }
+
+  close(id: string): boolean {
+    const session = this.get(id);
+    if (session === undefined || session.closedAt !== 0) return false;
+    session.closedAt = this.nowSec();
+    return true;
+  }
+
+  /** Moves a session's end into the past, so the next request on it answers `session expired`. */
+  expire(id: string): boolean {
+    const session = this.get(id);
+    if (session === undefined) return false;
+    session.endsAt = Math.min(session.endsAt, this.nowSec() - 1);
+    return true;
+  }
+
+  nowSec(): number {
+    return Math.floor(this.clockMs() / 1000);
+  }
+
+  toBody(session: SimSession): BlockchainSessionBody {
+    return {
+      Id: session.id,
+      User: session.user,
+      Provider: session.provider,
+      ModelAgentId: session.model.id,
+      BidID: session.bidId,
+      Stake: '1000000000000000000',
+      PricePerSecond: '100000000000',
+      CloseoutReceipt: '0x',
+      CloseoutType: 0,
+      ProviderWithdrawnAmount: '0',
+      OpenedAt: session.openedAt,
+      EndsAt: session.endsAt,
+      ClosedAt: session.closedAt,
+    };
+  }
+}
