@@ -68,6 +68,10 @@ export const CROSSTALK_AUDIT_DATABASE = 'crosstalk.audit.database';
 export const CROSSTALK_AUDIT_CHECK = 'crosstalk.audit.check';
 export const CROSSTALK_AUDIT_STATUS = 'crosstalk.audit.status';
 export const CROSSTALK_AUDIT_ROWS_FOUND = 'crosstalk.audit.rows_found';
+/** Why an audit check was skipped or failed (`table sessions not found`, a statement timeout). */
+export const CROSSTALK_AUDIT_REASON = 'crosstalk.audit.reason';
+/** True when a check passed but could not have failed on that schema (the seed's CHECK 1). */
+export const CROSSTALK_AUDIT_VACUOUS = 'crosstalk.audit.vacuous';
 
 // --- crosstalk: probe ---
 export const CROSSTALK_PROBE_NONCE = 'crosstalk.probe.nonce';
