@@ -1,0 +1,383 @@
+import type { ClientBase } from 'pg';
+import { ACTIVE_KEY_INDEX_NAME } from './checks.js';
+import type { SchemaGeneration } from './model.js';
+
+/**
+ * The gateway's PostgreSQL schema (../shared/CONTEXT.md, "Database") with clean data, and one injector per
+ * isolation violation the audit must catch. Tests, the demo and docker-compose (deploy/postgres/*.sql, kept
+ * byte-equal to these strings by test/audit/deploy-sql.test.ts) all build databases from this text.
+ */
+
+const HEADER = `-- Generated from src/audit/fixtures.ts; test/audit/deploy-sql.test.ts keeps this file equal to it.
+`;
+
+/** 2025 generation: one active session per API key, guarded by a partial unique index. */
+export const API_KEY_SESSIONS_SCHEMA_SQL = `CREATE TABLE users (
+  id serial PRIMARY KEY,
+  cognito_user_id text NOT NULL UNIQUE,
+  email text UNIQUE,
+  name text,
+  is_active boolean NOT NULL DEFAULT true,
+  created_at timestamp without time zone,
+  updated_at timestamp without time zone
+);
+
+CREATE TABLE api_keys (
+  id serial PRIMARY KEY,
+  key_prefix text NOT NULL,
+  hashed_key text NOT NULL,
+  encrypted_key text,
+  encryption_version integer,
+  user_id integer NOT NULL REFERENCES users (id),
+  name text,
+  created_at timestamp without time zone,
+  last_used_at timestamp without time zone,
+  is_active boolean NOT NULL DEFAULT true,
+  is_default boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ix_api_keys_key_prefix ON api_keys (key_prefix);
+
+-- id is the on-chain session id (0x + 64 hex); model the on-chain model id.
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  user_id integer REFERENCES users (id),
+  api_key_id integer REFERENCES api_keys (id),
+  model text NOT NULL,
+  type text NOT NULL CHECK (type IN ('automated', 'manual')),
+  created_at timestamp without time zone,
+  expires_at timestamp without time zone NOT NULL,
+  is_active boolean
+);
+CREATE INDEX ix_sessions_api_key_id ON sessions (api_key_id);
+CREATE INDEX ix_sessions_is_active ON sessions (is_active);
+-- The guard the seed report relied on: one active session per API key.
+CREATE UNIQUE INDEX ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true;
+`;
+
+/** 2026 generation: a model-keyed pool; a request claims an OPEN session with active_requests = 0. */
+export const ROUTED_SESSIONS_SCHEMA_SQL = `CREATE TABLE routed_sessions (
+  id text PRIMARY KEY,
+  model_name text NOT NULL,
+  model_id text NOT NULL,
+  state text NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'CLOSING', 'CLOSED', 'FAILED', 'EXPIRED')),
+  active_requests integer NOT NULL DEFAULT 0,
+  created_at timestamp without time zone NOT NULL,
+  updated_at timestamp without time zone,
+  last_used_at timestamp without time zone,
+  expires_at timestamp without time zone NOT NULL,
+  endpoint text,
+  error_reason text,
+  provider_address text
+);
+CREATE INDEX ix_routed_sessions_claim ON routed_sessions (model_name, state, active_requests);
+`;
+
+/** Both generations, as a database mid-migration holds them: every check has something to read. */
+export const GATEWAY_SCHEMA_SQL = `${HEADER}-- Gateway schema (../shared/CONTEXT.md, "Database"): sessions keyed by API key (2025) and the
+-- model-keyed routed_sessions pool (2026), both present as during the migration between them.
+
+${API_KEY_SESSIONS_SCHEMA_SQL}
+${ROUTED_SESSIONS_SCHEMA_SQL}`;
+
+// Timestamps are naive UTC, as the gateway writes them; seeding relative to now() keeps the data "recent".
+const NOW = "(now() AT TIME ZONE 'UTC')";
+const hex = (text: string): string => `'0x' || encode(sha256(convert_to(${text}, 'UTF8')), 'hex')`;
+
+/**
+ * Shaped like the seed report's DEV database: 2 active sessions of 2 keys and 2 users, 20 sessions created
+ * in the last 24 hours by 2 keys, plus older history (a revoked key, sessions from three days ago).
+ */
+export const API_KEY_SESSIONS_SEED_SQL = `INSERT INTO users (id, cognito_user_id, email, name, is_active, created_at, updated_at) VALUES
+  (1, 'cognito-alice', 'alice@example.com', 'Alice', true, ${NOW} - interval '90 days', ${NOW} - interval '1 day'),
+  (2, 'cognito-bob', 'bob@example.com', 'Bob', true, ${NOW} - interval '60 days', ${NOW} - interval '2 days');
+SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users));
+
+INSERT INTO api_keys (id, key_prefix, hashed_key, encrypted_key, encryption_version, user_id, name,
+                      created_at, last_used_at, is_active, is_default) VALUES
+  (1, 'sk-a1B2c3', encode(sha256('alice-default'), 'hex'), NULL, 1, 1, 'default', ${NOW} - interval '90 days', ${NOW}, true, true),
+  (2, 'sk-d4E5f6', encode(sha256('bob-default'), 'hex'), NULL, 1, 2, 'default', ${NOW} - interval '60 days', ${NOW}, true, true),
+  (3, 'sk-g7H8i9', encode(sha256('alice-revoked'), 'hex'), NULL, 1, 1, 'old laptop', ${NOW} - interval '80 days', ${NOW} - interval '30 days', false, false);
+SELECT setval(pg_get_serial_sequence('api_keys', 'id'), (SELECT max(id) FROM api_keys));
+
+-- Keys 1 and 2: ten sessions each in the last 24 hours, two hours apart, alternating two models (each
+-- switch closes the old session); only the newest is active and it expires in the future.
+INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+SELECT ${hex("'session-' || k.id || '-' || n")},
+       k.user_id, k.id, ${hex("'model-' || (n % 2)")}, 'automated',
+       ${NOW} - make_interval(mins => 20 + 120 * n),
+       ${NOW} - make_interval(mins => 20 + 120 * n) + interval '4 hours',
+       n = 0
+FROM api_keys k CROSS JOIN generate_series(0, 9) AS n
+WHERE k.id IN (1, 2);
+
+-- History outside the window: key 1 three days ago, the revoked key 3 a month ago; all inactive.
+INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+SELECT ${hex("'session-' || k.id || '-' || n")},
+       k.user_id, k.id, ${hex("'model-' || (n % 2)")}, 'manual',
+       ${NOW} - CASE WHEN k.id = 1 THEN interval '3 days' ELSE interval '30 days' END + make_interval(hours => n),
+       ${NOW} - CASE WHEN k.id = 1 THEN interval '3 days' ELSE interval '30 days' END + make_interval(hours => n + 1),
+       false
+FROM api_keys k CROSS JOIN generate_series(10, 14) AS n
+WHERE k.id IN (1, 3);
+`;
+
+/** One idle and one busy OPEN session, and settled CLOSED, EXPIRED and FAILED ones. */
+export const ROUTED_SESSIONS_SEED_SQL = `INSERT INTO routed_sessions (id, model_name, model_id, state, active_requests, created_at, updated_at,
+                             last_used_at, expires_at, endpoint, error_reason, provider_address)
+SELECT ${hex("'routed-' || r.n")}, r.model_name, ${hex("'model-' || r.model_name")}, r.state, r.active_requests,
+       ${NOW} - r.age, ${NOW} - r.age / 2, ${NOW} - r.age / 2, ${NOW} - r.age + interval '1 hour',
+       'https://provider-' || r.n || '.example/v1', r.error_reason, '0x' || repeat(to_hex(r.n), 40)
+FROM (VALUES
+  (1, 'llama-3.3-70b', 'OPEN', 0, interval '10 minutes', NULL),
+  (2, 'llama-3.3-70b', 'OPEN', 1, interval '20 minutes', NULL),
+  (3, 'qwen-2.5-72b', 'CLOSED', 0, interval '3 hours', NULL),
+  (4, 'qwen-2.5-72b', 'EXPIRED', 0, interval '5 hours', NULL),
+  (5, 'mistral-large', 'FAILED', 0, interval '2 hours', 'provider did not answer')
+) AS r (n, model_name, state, active_requests, age, error_reason);
+`;
+
+export const GATEWAY_SEED_SQL = `${HEADER}-- Clean data shaped like the seed report's DEV database (2 active sessions, 20 created in 24 hours).
+
+${API_KEY_SESSIONS_SEED_SQL}
+${ROUTED_SESSIONS_SEED_SQL}`;
+
+const ALL_GENERATIONS: readonly SchemaGeneration[] = ['api_key_sessions', 'routed_pool'];
+
+/** Creates the gateway's tables for the given generations (both by default). */
+export async function createGatewaySchema(
+  client: ClientBase,
+  generations: readonly SchemaGeneration[] = ALL_GENERATIONS,
+): Promise<void> {
+  if (generations.includes('api_key_sessions')) await client.query(API_KEY_SESSIONS_SCHEMA_SQL);
+  if (generations.includes('routed_pool')) await client.query(ROUTED_SESSIONS_SCHEMA_SQL);
+}
+
+/** Fills the tables created by {@link createGatewaySchema} with clean data. */
+export async function seedCleanData(
+  client: ClientBase,
+  generations: readonly SchemaGeneration[] = ALL_GENERATIONS,
+): Promise<void> {
+  if (generations.includes('api_key_sessions')) await client.query(API_KEY_SESSIONS_SEED_SQL);
+  if (generations.includes('routed_pool')) await client.query(ROUTED_SESSIONS_SEED_SQL);
+}
+
+/** Schema plus clean data: the database every violation scenario starts from. */
+export async function buildCleanGateway(
+  client: ClientBase,
+  generations: readonly SchemaGeneration[] = ALL_GENERATIONS,
+): Promise<void> {
+  await createGatewaySchema(client, generations);
+  await seedCleanData(client, generations);
+}
+
+export interface Violation {
+  description: string;
+  /** Which generation's tables it needs. */
+  generation: SchemaGeneration;
+  /** Applies it to a clean gateway; returns, per check that must flag it, the ids that check must name. */
+  inject(client: ClientBase): Promise<Record<string, string[]>>;
+}
+
+async function ids(client: ClientBase, sql: string): Promise<string[]> {
+  const { rows } = await client.query<{ id: string | number }>(sql);
+  return rows.map((r) => String(r.id));
+}
+
+async function recreateIndex(client: ClientBase, ddl: string): Promise<void> {
+  await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
+  await client.query(ddl);
+}
+
+const INDEX_ID = [ACTIVE_KEY_INDEX_NAME];
+const ACTIVE_OF_KEY = (key: number): string => `api_key_id = ${key} AND is_active IS TRUE`;
+
+export const VIOLATIONS = {
+  shared_session_id: {
+    description: 'sessions.id is not unique and one active session id is recorded under two API keys',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await client.query('ALTER TABLE sessions DROP CONSTRAINT sessions_pkey');
+      // Key 2 gives up its own active slot, so the partial unique index stays satisfied.
+      await client.query(`UPDATE sessions SET is_active = false WHERE ${ACTIVE_OF_KEY(2)}`);
+      const shared = await ids(
+        client,
+        `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+         SELECT id, 2, 2, model, type, created_at, expires_at, true FROM sessions WHERE ${ACTIVE_OF_KEY(1)}
+         RETURNING id`,
+      );
+      return { shared_across_keys: shared, active_summary: shared };
+    },
+  },
+  second_active_session: {
+    description: 'the partial unique index is gone and API key 1 holds two active sessions',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
+      await client.query(
+        `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+         VALUES ('0x' || repeat('b', 64), 1, 1, '0x' || repeat('c', 64), 'automated',
+                 ${NOW} - interval '5 minutes', ${NOW} + interval '1 hour', true)`,
+      );
+      return { multiple_active_per_key: ['1'], active_key_index: INDEX_ID };
+    },
+  },
+  index_missing: {
+    description: `the partial unique index ${ACTIVE_KEY_INDEX_NAME} does not exist`,
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
+      return { active_key_index: INDEX_ID };
+    },
+  },
+  index_invalid: {
+    description: 'the index was left invalid by a failed CREATE UNIQUE INDEX CONCURRENTLY',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      // The real-world path: a concurrent build meets duplicates, fails and leaves an INVALID index behind;
+      // the duplicates are cleaned up later, the index is never rebuilt.
+      await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
+      await client.query(`INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+        VALUES ('0x' || repeat('d', 64), 1, 1, '0x' || repeat('c', 64), 'automated',
+                ${NOW} - interval '5 minutes', ${NOW} + interval '1 hour', true)`);
+      await client
+        .query(
+          `CREATE UNIQUE INDEX CONCURRENTLY ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true`,
+        )
+        .then(
+          () => {
+            throw new Error('CREATE UNIQUE INDEX CONCURRENTLY unexpectedly succeeded over duplicates');
+          },
+          () => undefined,
+        );
+      await client.query(`DELETE FROM sessions WHERE id = '0x' || repeat('d', 64)`);
+      return { active_key_index: INDEX_ID };
+    },
+  },
+  index_not_unique: {
+    description: 'the index exists but is not unique',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await recreateIndex(
+        client,
+        `CREATE INDEX ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true`,
+      );
+      return { active_key_index: INDEX_ID };
+    },
+  },
+  index_wrong_predicate: {
+    description: 'the index only covers manual sessions',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await recreateIndex(
+        client,
+        `CREATE UNIQUE INDEX ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active)
+         WHERE is_active IS true AND type = 'manual'`,
+      );
+      return { active_key_index: INDEX_ID };
+    },
+  },
+  owner_mismatch: {
+    description: "a session of Bob's is recorded under Alice's API key",
+    generation: 'api_key_sessions',
+    async inject(client) {
+      const mismatched = await ids(
+        client,
+        `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+         VALUES ('0x' || repeat('e', 64), 2, 1, '0x' || repeat('c', 64), 'automated',
+                 ${NOW} - interval '3 days', ${NOW} - interval '3 days' + interval '1 hour', false)
+         RETURNING id`,
+      );
+      return { owner_mismatch: mismatched };
+    },
+  },
+  active_null_key: {
+    description: 'an active session has no API key (NULLs slip past the partial unique index)',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      const orphan = await ids(
+        client,
+        `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+         VALUES ('0x' || repeat('f', 64), 1, NULL, '0x' || repeat('c', 64), 'automated',
+                 ${NOW} - interval '5 minutes', ${NOW} + interval '1 hour', true)
+         RETURNING id`,
+      );
+      return { active_without_key: orphan };
+    },
+  },
+  active_revoked_key: {
+    description: "API key 2 was revoked but its session is still active",
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await client.query('UPDATE api_keys SET is_active = false WHERE id = 2');
+      return { active_without_key: await ids(client, `SELECT id FROM sessions WHERE ${ACTIVE_OF_KEY(2)}`) };
+    },
+  },
+  stale_active: {
+    description: "API key 2's active session expired an hour ago",
+    generation: 'api_key_sessions',
+    async inject(client) {
+      const stale = await ids(
+        client,
+        `UPDATE sessions SET created_at = ${NOW} - interval '5 hours', expires_at = ${NOW} - interval '1 hour'
+         WHERE ${ACTIVE_OF_KEY(2)} RETURNING id`,
+      );
+      return { stale_active: stale };
+    },
+  },
+  session_churn: {
+    description: 'API key 1 opened 8 sessions within 6 minutes half an hour ago (rapid model switching)',
+    generation: 'api_key_sessions',
+    async inject(client) {
+      await client.query(
+        `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+         SELECT ${hex("'churn-' || n")}, 1, 1, ${hex("'model-' || (n % 2)")}, 'automated',
+                ${NOW} - interval '30 minutes' + make_interval(secs => 45 * n),
+                ${NOW} - interval '30 minutes' + make_interval(secs => 45 * n + 40),
+                false
+         FROM generate_series(0, 7) AS n`,
+      );
+      return { session_churn: ['1'] };
+    },
+  },
+  routed_negative: {
+    description: 'an OPEN routed session has active_requests = -1 (a release without a claim)',
+    generation: 'routed_pool',
+    async inject(client) {
+      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = -1 WHERE state = 'OPEN' AND active_requests = 0 RETURNING id`) };
+    },
+  },
+  routed_shared: {
+    description: 'an OPEN routed session serves two requests at once',
+    generation: 'routed_pool',
+    async inject(client) {
+      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = 2 WHERE state = 'OPEN' AND active_requests = 1 RETURNING id`) };
+    },
+  },
+  routed_open_expired: {
+    description: 'an OPEN routed session is past its expires_at',
+    generation: 'routed_pool',
+    async inject(client) {
+      return {
+        routed_pool: await ids(
+          client,
+          `UPDATE routed_sessions SET expires_at = ${NOW} - interval '5 minutes'
+           WHERE state = 'OPEN' AND active_requests = 0 RETURNING id`,
+        ),
+      };
+    },
+  },
+  routed_closed_busy: {
+    description: 'a CLOSED routed session still counts an active request',
+    generation: 'routed_pool',
+    async inject(client) {
+      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'CLOSED' RETURNING id`) };
+    },
+  },
+} satisfies Record<string, Violation>;
+
+export type ViolationName = keyof typeof VIOLATIONS;
+
+/** Applies one named violation to a clean gateway (see {@link buildCleanGateway}). */
+export function injectViolation(client: ClientBase, name: ViolationName): Promise<Record<string, string[]>> {
+  return VIOLATIONS[name].inject(client);
+}
