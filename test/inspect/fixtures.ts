@@ -123,3 +123,12 @@ export const MODEL_LLAMA = 'meta-llama/Llama-3.3-70B-Instruct';
 export const MODEL_QWEN = 'Qwen/Qwen2.5-Coder-32B-Instruct';
 
 export const CONTENT_PIECES = ['Hel', 'lo', ', wor', 'ld — ', 'héllo ', '世界', ' 🙂', '!'];
+
+/** An SSE parser feeding `inspector`, as the proxy's flag mode does. */
+export function feeder(inspector: { onEvent: (e: SseEvent) => void }, maxEventBytes = 64 * 1024): SseParser {
+  return new SseParser({ maxEventBytes, onEvent: (e) => inspector.onEvent(e) });
+}
+
+export function sse(...payloads: string[]): Buffer {
+  return Buffer.from(payloads.map((p) => `data: ${p}\n\n`).join(''), 'utf8');
+}

@@ -1,0 +1,322 @@
+/**
+ * Applies the detector rules to one request's response, using the shared registries. One instance per request.
+ * It observes facts and reports findings; deciding what to record or block is the caller's job.
+ */
+import { HEADER_MODEL_ID, HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../telemetry/attributes.js';
+import { classifyData, extractChunkFields, type ChunkFields, type TokenUsage } from './chunk-fields.js';
+import type { InspectorContext } from './context.js';
+import {
+  checkModel,
+  checkRequestIdEcho,
+  checkSessionEcho,
+  checkSessionKey,
+  classifyCompletionId,
+  normalizeModelName,
+  normalizeSessionId,
+  type EchoSource,
+  type Finding,
+  type ReasonCode,
+  type RequestIdEcho,
+} from './detectors.js';
+import type { InflightHandle } from './registries.js';
+import type { SseEvent } from './sse-parser.js';
+
+/** Completion ids one request claims in the shared registry at most (a drifting stream has one per chunk). */
+export const MAX_IDS_PER_REQUEST = 1024;
+
+export interface RequestFacts {
+  /** The request id the sidecar sent upstream. */
+  requestId: string;
+  /** The session the request was sent on (`session_id` / `X-Session-ID` request header). */
+  sessionId?: string;
+  /** The model the request body names; usually absent (the gateway strips it). */
+  requestModel?: string;
+  /** The on-chain `model_id` request header (hex). Recorded, never compared with model names. */
+  modelIdHeader?: string;
+  /** Fingerprint of the caller's API key, if the deployment forwards one. */
+  keyFingerprint?: string;
+  /** The request asked for a stream. */
+  stream: boolean;
+}
+
+export type ResponseHeaders = Record<string, string | string[] | undefined>;
+
+/** Why a body was not inspected (values of `crosstalk.inspection.skipped`). */
+export type InspectionSkipReason = 'content_encoding' | 'not_inspectable' | 'body_too_large';
+
+export interface InspectionSummary {
+  requestId: string;
+  findings: Finding[];
+  /** Unique, in the order raised. */
+  reasons: ReasonCode[];
+  requestIdEcho: RequestIdEcho;
+  /** Ids changed within the response (benign on its own). */
+  completionIdDrift: boolean;
+  firstCompletionId?: string;
+  /** The first model the response reported, as reported. */
+  responseModel?: string;
+  /** The on-chain model id (request `model_id` header, else the response's). */
+  modelId?: string;
+  usage?: TokenUsage;
+  /** SSE events with data (including oversized ones). */
+  events: number;
+  oversizedEvents: number;
+  /** Non-JSON data lines (router failover messages). */
+  textEvents: number;
+  errorEvents: number;
+  done: boolean;
+  inflight: { apiKey: number; session: number };
+  inspectionSkipped?: InspectionSkipReason;
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return typeof value === 'string' ? value : value.join(',');
+}
+
+export class ResponseInspector {
+  readonly facts: Readonly<RequestFacts>;
+  readonly inflight: { readonly apiKey: number; readonly session: number };
+
+  private readonly ctx: InspectorContext;
+  private readonly onFinding: ((finding: Finding) => void) | undefined;
+  private readonly owner: number;
+  private readonly session: string | undefined;
+  private readonly inflightHandle: InflightHandle;
+
+  private readonly found: Finding[] = [];
+  private readonly reasonSet = new Set<ReasonCode>();
+  private requestChecked = false;
+  private requestIdEcho: RequestIdEcho = 'missing';
+
+  private readonly claimed = new Set<string>();
+  private lastId: string | undefined;
+  private firstId: string | undefined;
+  private drift = false;
+
+  private lastModel: string | undefined;
+  private responseModel: string | undefined;
+  private responseModelId: string | undefined;
+  private taught = false;
+
+  private usage: TokenUsage | undefined;
+  private events = 0;
+  private oversizedEvents = 0;
+  private textEvents = 0;
+  private errorEvents = 0;
+  private done = false;
+  private skipped: InspectionSkipReason | undefined;
+  private summary: InspectionSummary | undefined;
+
+  /** Construct at request start: the in-flight counts are taken now. */
+  constructor(ctx: InspectorContext, facts: RequestFacts, onFinding?: (finding: Finding) => void) {
+    this.ctx = ctx;
+    this.facts = { ...facts };
+    this.onFinding = onFinding;
+    this.owner = ctx.nextOwner();
+    this.session = facts.sessionId === undefined || facts.sessionId === '' ? undefined : normalizeSessionId(facts.sessionId);
+    this.inflightHandle = ctx.inflight.start(facts.keyFingerprint, this.session);
+    this.inflight = { apiKey: this.inflightHandle.apiKey, session: this.inflightHandle.session };
+  }
+
+  get findings(): readonly Finding[] {
+    return this.found;
+  }
+
+  get hasFindings(): boolean {
+    return this.found.length > 0;
+  }
+
+  get reasons(): ReasonCode[] {
+    return [...this.reasonSet];
+  }
+
+  /** The per-event cap for this inspector's SSE parser. */
+  get maxEventBytes(): number {
+    return this.ctx.config.maxEventBytes;
+  }
+
+  get maxJsonBodyBytes(): number {
+    return this.ctx.config.maxJsonBodyBytes;
+  }
+
+  get finished(): boolean {
+    return this.summary !== undefined;
+  }
+
+  /** Request-time rule (`session_key_conflict`); binds the session to the key when there is no conflict. */
+  checkRequest(): Finding | undefined {
+    if (this.requestChecked || this.summary !== undefined) return undefined;
+    this.requestChecked = true;
+    const { sessionScope } = this.ctx.config;
+    const key = this.facts.keyFingerprint;
+    if (sessionScope === 'shared' || this.session === undefined || key === undefined) return undefined;
+    const finding = checkSessionKey(this.session, this.ctx.sessionKeys.get(this.session), key, sessionScope);
+    if (finding !== undefined) this.raise(finding);
+    else this.ctx.sessionKeys.bind(this.session, key);
+    return finding;
+  }
+
+  /** Header names are expected in lower case, as Node delivers them. */
+  onResponseHeaders(headers: ResponseHeaders): void {
+    if (this.summary !== undefined) return;
+    this.echoRequestId(headerValue(headers[HEADER_REQUEST_ID]), 'header');
+    for (const name of [HEADER_SESSION_ID, HEADER_X_SESSION_ID]) {
+      const finding = checkSessionEcho(this.session, headerValue(headers[name]), 'header');
+      if (finding !== undefined) this.raise({ ...finding, evidence: { ...finding.evidence, header: name } });
+    }
+    const modelId = headerValue(headers[HEADER_MODEL_ID]);
+    if (modelId !== undefined && modelId !== '') this.responseModelId = modelId;
+  }
+
+  /** One parsed SSE event. Comment-only events are ignored; oversized ones are counted, not inspected. */
+  onEvent(event: SseEvent): void {
+    if (this.summary !== undefined) return;
+    if (event.oversized) {
+      this.events++;
+      this.oversizedEvents++;
+      return;
+    }
+    if (event.data === undefined) return;
+    this.events++;
+    this.onData(event.data);
+  }
+
+  /** One `data:` payload. */
+  onData(data: string): void {
+    if (this.summary !== undefined) return;
+    const fields = extractChunkFields(data);
+    if (fields !== undefined) {
+      this.onChunk(fields, 'chunk');
+      return;
+    }
+    // Not a JSON object: `[DONE]` or router text such as `provider failed, failover enabled`.
+    if (classifyData(data) === 'done') this.done = true;
+    else this.textEvents++;
+  }
+
+  /** A non-streamed JSON body: the same rules, applied to the one body. */
+  onJsonBody(body: Buffer): void {
+    if (this.summary !== undefined) return;
+    if (body.length > this.ctx.config.maxJsonBodyBytes) {
+      this.skip('body_too_large');
+      return;
+    }
+    const fields = extractChunkFields(body.toString('utf8'));
+    if (fields !== undefined) this.onChunk(fields, 'body');
+  }
+
+  /** Fields of one chunk or body (the probe calls this with chunks its client library parsed). */
+  onChunk(fields: ChunkFields, source: EchoSource = 'chunk'): void {
+    if (this.summary !== undefined) return;
+    if (fields.requestId !== undefined) this.echoRequestId(fields.requestId, source);
+    if (fields.sessionId !== undefined) {
+      const finding = checkSessionEcho(this.session, fields.sessionId, source);
+      if (finding !== undefined) this.raise(finding);
+    }
+    // Ids before models: a response found foreign by its id must not teach the session its model.
+    if (fields.id !== undefined) this.onCompletionId(fields.id);
+    if (fields.model !== undefined) this.onModel(fields.model);
+    if (fields.usage !== undefined) this.usage = fields.usage;
+    if (fields.error) this.errorEvents++;
+  }
+
+  /** The body was not inspected (e.g. it is compressed). */
+  skip(reason: InspectionSkipReason): void {
+    this.skipped ??= reason;
+  }
+
+  /**
+   * Ends the inspection: releases the in-flight registrations (this request's completion ids are then remembered
+   * for the recent window only) and returns the summary. Idempotent; call it on completion and on abort.
+   */
+  finish(): InspectionSummary {
+    if (this.summary !== undefined) return this.summary;
+    this.inflightHandle.release();
+    this.ctx.completionIds.release(this.claimed, this.owner);
+    this.claimed.clear();
+    const summary: InspectionSummary = {
+      requestId: this.facts.requestId,
+      findings: [...this.found],
+      reasons: [...this.reasonSet],
+      requestIdEcho: this.requestIdEcho,
+      completionIdDrift: this.drift,
+      events: this.events,
+      oversizedEvents: this.oversizedEvents,
+      textEvents: this.textEvents,
+      errorEvents: this.errorEvents,
+      done: this.done,
+      inflight: { ...this.inflight },
+    };
+    if (this.firstId !== undefined) summary.firstCompletionId = this.firstId;
+    if (this.responseModel !== undefined) summary.responseModel = this.responseModel;
+    const modelId = this.facts.modelIdHeader ?? this.responseModelId;
+    if (modelId !== undefined) summary.modelId = modelId;
+    if (this.usage !== undefined) summary.usage = { ...this.usage };
+    if (this.skipped !== undefined) summary.inspectionSkipped = this.skipped;
+    this.summary = summary;
+    return summary;
+  }
+
+  private echoRequestId(echoed: string | undefined, source: EchoSource): void {
+    const { echo, finding } = checkRequestIdEcho(this.facts.requestId, echoed, source);
+    if (echo === 'mismatch' || (echo === 'match' && this.requestIdEcho === 'missing')) this.requestIdEcho = echo;
+    if (finding !== undefined) this.raise(finding);
+  }
+
+  private onCompletionId(id: string): void {
+    if (id === this.lastId) return;
+    const entry = this.ctx.completionIds.lookup(id);
+    const { kind, finding } = classifyCompletionId(id, {
+      previousId: this.lastId,
+      seenOnThisRequest: this.claimed.has(id),
+      owner:
+        entry === undefined
+          ? undefined
+          : { self: entry.owner === this.owner, inflight: entry.inflight, requestId: entry.requestId },
+    });
+    if (finding !== undefined) {
+      this.raise(finding);
+    } else if (kind === 'first' || kind === 'drift') {
+      if (kind === 'drift') this.drift = true;
+      if (this.claimed.size < MAX_IDS_PER_REQUEST) {
+        this.claimed.add(id);
+        this.ctx.completionIds.claim(id, this.owner, this.facts.requestId);
+      }
+    }
+    this.firstId ??= id;
+    this.lastId = id;
+  }
+
+  private onModel(model: string): void {
+    if (model === this.lastModel) return;
+    this.lastModel = model;
+    this.responseModel ??= model;
+    const session = this.session;
+    const sessionModel = session === undefined ? undefined : this.ctx.sessionModels.get(session);
+    const finding = checkModel(this.facts.requestModel, sessionModel, model, this.ctx.aliases);
+    if (finding !== undefined) {
+      // A response already found foreign says nothing about the binding; a clean one may be the true one.
+      const clean = this.found.length === 0;
+      if (session !== undefined && clean && finding.evidence.source === 'session') {
+        this.ctx.sessionModels.contradict(session);
+      }
+      this.raise(finding);
+      return;
+    }
+    // The first model of a response with no finding so far teaches the session (see SessionModelRegistry).
+    if (session !== undefined && !this.taught && this.found.length === 0) {
+      this.taught = true;
+      this.ctx.sessionModels.learn(session, normalizeModelName(model, this.ctx.aliases), this.owner);
+    }
+  }
+
+  /** Each reason is raised at most once per request; the first evidence is kept. */
+  private raise(finding: Finding): void {
+    if (this.reasonSet.has(finding.reason)) return;
+    this.reasonSet.add(finding.reason);
+    this.found.push(finding);
+    if (this.taught && this.session !== undefined) this.ctx.sessionModels.retract(this.session, this.owner);
+    this.onFinding?.(finding);
+  }
+}
