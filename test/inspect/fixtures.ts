@@ -1,6 +1,8 @@
 /**
  * Realistic router streams for the inspector tests (see /work/shared/CONTEXT.md "Router → gateway response").
  */
+import { Readable, Writable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { SseParser, type SseEvent } from '../../src/inspect/sse-parser.js';
 
 /** Deterministic PRNG (mulberry32) so a failing random chunking can be replayed from its seed. */
@@ -131,4 +133,20 @@ export function feeder(inspector: { onEvent: (e: SseEvent) => void }, maxEventBy
 
 export function sse(...payloads: string[]): Buffer {
   return Buffer.from(payloads.map((p) => `data: ${p}\n\n`).join(''), 'utf8');
+}
+
+/** Pushes `chunks` through `stream` and collects what comes out, chunk by chunk. */
+export async function runThrough(stream: Transform, chunks: Buffer[]): Promise<Buffer[]> {
+  const out: Buffer[] = [];
+  await pipeline(
+    Readable.from(chunks),
+    stream,
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        out.push(chunk);
+        cb();
+      },
+    }),
+  );
+  return out;
 }

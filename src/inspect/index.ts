@@ -1,0 +1,61 @@
+/**
+ * The crosstalk inspector: an SSE parser, pure detector rules, bounded registries and a per-request inspector,
+ * with a pass-through Transform to put them on a response body. Nothing here knows HTTP servers or spans.
+ */
+export { SseParser, parseLine, DEFAULT_MAX_EVENT_BYTES } from './sse-parser.js';
+export type { SseEvent, SseParserOptions, SseLine, SseFieldName } from './sse-parser.js';
+export { extractChunkFields, fieldsFromObject, classifyData, MAX_FIELD_CHARS } from './chunk-fields.js';
+export type { ChunkFields, TokenUsage, DataKind } from './chunk-fields.js';
+export {
+  REASON_CODES,
+  checkRequestIdEcho,
+  checkSessionEcho,
+  checkModel,
+  checkSessionKey,
+  classifyCompletionId,
+  normalizeModelName,
+  normalizeSessionId,
+  compileModelAliases,
+} from './detectors.js';
+export type {
+  ReasonCode,
+  Finding,
+  FindingEvidence,
+  EchoSource,
+  SessionScope,
+  ModelAliases,
+  RequestIdEcho,
+  CompletionIdClass,
+  CompletionIdFacts,
+  CompletionIdOwnerView,
+} from './detectors.js';
+export {
+  TtlLru,
+  CompletionIdRegistry,
+  SessionModelRegistry,
+  SessionKeyRegistry,
+  InflightTracker,
+  DEFAULT_COMPLETION_ID_WINDOW_MS,
+  DEFAULT_INFLIGHT_MAX_AGE_MS,
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_BINDING_WINDOW_MS,
+} from './registries.js';
+export type {
+  Clock,
+  CompletionIdEntry,
+  CompletionIdRegistryOptions,
+  SessionRegistryOptions,
+  InflightHandle,
+} from './registries.js';
+export { InspectorContext, DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_SESSION_SCOPE } from './context.js';
+export type { InspectorConfig, InspectorContextOptions } from './context.js';
+export { ResponseInspector, MAX_IDS_PER_REQUEST } from './response-inspector.js';
+export type {
+  RequestFacts,
+  ResponseHeaders,
+  InspectionSummary,
+  InspectionSkipReason,
+} from './response-inspector.js';
+export { InspectStream, crosstalkErrorEvent, CROSSTALK_ERROR_TYPE } from './inspect-stream.js';
+export type { InspectMode, BodyKind, BlockInfo, JsonVerdict, InspectStreamOptions } from './inspect-stream.js';

@@ -1,0 +1,280 @@
+/**
+ * A pass-through Transform on a response body that feeds an SSE parser (or, for non-streamed bodies, a bounded
+ * copy of the JSON body) to a `ResponseInspector`.
+ *
+ * - `flag` mode: every chunk is pushed unchanged and at once (the same Buffer: zero copies); inspection observes.
+ * - `block` mode, SSE: only bytes of complete events are forwarded (the incomplete tail of the current event is
+ *   held back, at most about `maxEventBytes`). When a finding is raised, the bytes of the events before the
+ *   offending one are forwarded, then one final `data: {"error":{"type":"crosstalk_detected",…}}` event, and the
+ *   readable side ends; later input is discarded and `onBlock` tells the caller to destroy the upstream. An event
+ *   over the size cap cannot be inspected, so its bytes are forwarded as they come.
+ * - `block` mode, JSON: nothing is forwarded until the whole body (up to `maxJsonBodyBytes`) is inspected;
+ *   `onJsonVerdict` is called before any byte is pushed, so the caller can still choose the status: on
+ *   `blocked` it sends its 502 instead and the stream pushes nothing. A body over the cap is forwarded
+ *   uninspected (verdict `inspected: false`).
+ *
+ * Findings raised before the body (request or response headers) block at the first byte in `block` mode; a
+ * caller that wants a 502 instead checks `inspector.hasFindings` after `onResponseHeaders`.
+ *
+ * The caller still calls `inspector.finish()` when the exchange ends (or is aborted).
+ */
+import { Transform, type TransformCallback, type TransformOptions } from 'node:stream';
+import { errors } from '../errors.js';
+import type { Finding, ReasonCode } from './detectors.js';
+import type { ResponseInspector } from './response-inspector.js';
+import { SseParser, type SseEvent } from './sse-parser.js';
+
+export type InspectMode = 'flag' | 'block';
+export type BodyKind = 'sse' | 'json';
+
+export const CROSSTALK_ERROR_TYPE = 'crosstalk_detected';
+
+export interface BlockInfo {
+  reasons: ReasonCode[];
+  findings: readonly Finding[];
+  /** Body bytes forwarded before the block (the error event not included). */
+  forwardedBytes: number;
+}
+
+export interface JsonVerdict {
+  /** A finding was raised: the caller sends its error response, the stream pushes nothing. */
+  blocked: boolean;
+  /** False when the body was over the cap and is forwarded uninspected. */
+  inspected: boolean;
+  reasons: ReasonCode[];
+}
+
+export interface InspectStreamOptions {
+  inspector: ResponseInspector;
+  /** Default `flag`. */
+  mode?: InspectMode;
+  /** Default from the request (`stream` → `sse`); prefer the response's content type. */
+  kind?: BodyKind;
+  /** Called once, synchronously, when block mode stops forwarding. */
+  onBlock?: (info: BlockInfo) => void;
+  /** JSON bodies in block mode: called once before any byte is pushed. */
+  onJsonVerdict?: (verdict: JsonVerdict) => void;
+  transformOptions?: TransformOptions;
+}
+
+/** The final SSE event sent in block mode. Carries reason codes and the request id only. */
+export function crosstalkErrorEvent(reasons: readonly ReasonCode[], requestId: string): Buffer {
+  const err = new errors.CROSSTALK_ERR_FOREIGN_RESPONSE(reasons.join(', '));
+  const body = {
+    error: { type: CROSSTALK_ERROR_TYPE, code: err.code, message: err.message, reasons, request_id: requestId },
+  };
+  return Buffer.from(`data: ${JSON.stringify(body)}\n\n`);
+}
+
+export class InspectStream extends Transform {
+  readonly mode: InspectMode;
+  readonly kind: BodyKind;
+  private readonly inspector: ResponseInspector;
+  private readonly onBlock: ((info: BlockInfo) => void) | undefined;
+  private readonly onJsonVerdict: ((verdict: JsonVerdict) => void) | undefined;
+  private readonly parser: SseParser | undefined;
+  private readonly maxJsonBodyBytes: number;
+
+  private blockedFlag = false;
+  private bytesIn = 0;
+  private bytesOut = 0;
+  /** Block mode: bytes since the last event boundary, from earlier chunks. JSON: the body so far. */
+  private held: Buffer[] = [];
+  private heldBytes = 0;
+  private chunk: Buffer | undefined;
+  private jsonTooLarge = false;
+
+  constructor(options: InspectStreamOptions) {
+    super(options.transformOptions);
+    this.inspector = options.inspector;
+    this.mode = options.mode ?? 'flag';
+    this.kind = options.kind ?? (options.inspector.facts.stream ? 'sse' : 'json');
+    this.onBlock = options.onBlock;
+    this.onJsonVerdict = options.onJsonVerdict;
+    this.maxJsonBodyBytes = options.inspector.maxJsonBodyBytes;
+    if (this.kind === 'sse') {
+      this.parser = new SseParser({
+        maxEventBytes: options.inspector.maxEventBytes,
+        onEvent: this.mode === 'flag' ? (ev) => this.inspector.onEvent(ev) : (ev) => this.onBlockModeEvent(ev),
+      });
+    }
+  }
+
+  /** Block mode stopped forwarding. */
+  get blocked(): boolean {
+    return this.blockedFlag;
+  }
+
+  get receivedBytes(): number {
+    return this.bytesIn;
+  }
+
+  /** Body bytes pushed downstream (the block-mode error event not included). */
+  get forwardedBytes(): number {
+    return this.bytesOut;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytesIn += chunk.length;
+    if (this.blockedFlag) {
+      callback();
+      return;
+    }
+    if (this.mode === 'flag') {
+      this.forward(chunk);
+      if (this.parser !== undefined) this.parser.write(chunk);
+      else this.collectJson(chunk);
+    } else if (this.parser !== undefined) {
+      this.transformSseBlock(chunk, this.parser);
+    } else {
+      this.transformJsonBlock(chunk);
+    }
+    callback();
+  }
+
+  override _flush(callback: TransformCallback): void {
+    if (this.blockedFlag) {
+      callback();
+      return;
+    }
+    if (this.parser !== undefined) {
+      this.chunk = undefined;
+      this.parser.end();
+      if (this.mode === 'block' && !this.blockedFlag) {
+        if (this.inspector.hasFindings) this.block();
+        else this.releaseHeld();
+      }
+    } else if (!this.jsonTooLarge) {
+      const body = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+      if (this.mode === 'flag') {
+        this.held = [];
+        this.inspector.onJsonBody(body);
+      } else {
+        this.inspector.onJsonBody(body);
+        const blocked = this.inspector.hasFindings;
+        this.onJsonVerdict?.({ blocked, inspected: true, reasons: this.inspector.reasons });
+        if (blocked) this.blockJson();
+        else this.releaseHeld();
+      }
+    }
+    callback();
+  }
+
+  private forward(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.bytesOut += buf.length;
+    this.push(buf);
+  }
+
+  private releaseHeld(): void {
+    for (const buf of this.held) this.forward(buf);
+    this.held = [];
+    this.heldBytes = 0;
+  }
+
+  private hold(buf: Buffer): void {
+    if (buf.length === 0) return;
+    this.held.push(buf);
+    this.heldBytes += buf.length;
+  }
+
+  private transformSseBlock(chunk: Buffer, parser: SseParser): void {
+    if (this.inspector.hasFindings) {
+      this.block();
+      return;
+    }
+    this.chunk = chunk;
+    parser.write(chunk);
+    this.chunk = undefined;
+    if (this.blockedFlag) return;
+    if (parser.inOversizedEvent) {
+      // Over the cap: this event will not be inspected, so holding it back protects nothing.
+      this.releaseHeld();
+      this.forward(chunk);
+      return;
+    }
+    const idle = parser.idleOffset;
+    if (idle === -1) {
+      this.hold(chunk);
+      return;
+    }
+    this.releaseHeld();
+    if (idle === chunk.length) {
+      this.forward(chunk);
+    } else {
+      this.forward(chunk.subarray(0, idle));
+      this.hold(chunk.subarray(idle));
+    }
+  }
+
+  private onBlockModeEvent(event: SseEvent): void {
+    this.inspector.onEvent(event);
+    if (!this.inspector.hasFindings) return;
+    // The bytes up to the boundary before this event belong to events that were inspected clean.
+    const chunk = this.chunk;
+    const idle = this.parser?.idleOffset ?? -1;
+    if (chunk !== undefined && idle !== -1) {
+      this.releaseHeld();
+      this.forward(chunk.subarray(0, idle));
+    }
+    this.block();
+  }
+
+  private block(): void {
+    if (this.blockedFlag) return;
+    this.blockedFlag = true;
+    this.parser?.stop();
+    this.held = [];
+    this.heldBytes = 0;
+    this.push(crosstalkErrorEvent(this.inspector.reasons, this.inspector.facts.requestId));
+    this.push(null);
+    this.onBlock?.(this.blockInfo());
+  }
+
+  /** JSON bodies: push nothing; the caller answers with its own error response. */
+  private blockJson(): void {
+    this.blockedFlag = true;
+    this.held = [];
+    this.heldBytes = 0;
+    this.push(null);
+    this.onBlock?.(this.blockInfo());
+  }
+
+  private blockInfo(): BlockInfo {
+    return { reasons: this.inspector.reasons, findings: this.inspector.findings, forwardedBytes: this.bytesOut };
+  }
+
+  private collectJson(chunk: Buffer): void {
+    if (this.jsonTooLarge) return;
+    if (this.heldBytes + chunk.length > this.maxJsonBodyBytes) {
+      this.jsonTooLarge = true;
+      this.held = [];
+      this.heldBytes = 0;
+      this.inspector.skip('body_too_large');
+      return;
+    }
+    this.hold(chunk);
+  }
+
+  private transformJsonBlock(chunk: Buffer): void {
+    if (this.jsonTooLarge) {
+      this.forward(chunk);
+      return;
+    }
+    if (this.heldBytes + chunk.length > this.maxJsonBodyBytes) {
+      this.jsonTooLarge = true;
+      this.inspector.skip('body_too_large');
+      // Findings from the headers still block a body too large to inspect.
+      const blocked = this.inspector.hasFindings;
+      this.onJsonVerdict?.({ blocked, inspected: false, reasons: this.inspector.reasons });
+      if (blocked) {
+        this.blockJson();
+        return;
+      }
+      this.releaseHeld();
+      this.forward(chunk);
+      return;
+    }
+    this.hold(chunk);
+  }
+}
