@@ -16,6 +16,9 @@ export const DEFAULT_MAX_SESSIONS = 10_000;
 /** A session stays bound to its model and key this long after its last use. */
 export const DEFAULT_SESSION_BINDING_WINDOW_MS = 60 * 60_000;
 
+/** Expired entries at the front of a TtlLru are swept once per this many writes (and whenever it is full). */
+const SWEEP_EVERY_WRITES = 64;
+
 interface Slot<V> {
   value: V;
   expiresAt: number;
@@ -30,6 +33,7 @@ export class TtlLru<K, V> {
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: Clock;
+  private writes = 0;
 
   constructor(options: { maxEntries: number; ttlMs: number; now?: Clock }) {
     if (!(options.maxEntries >= 1)) throw new RangeError('maxEntries must be at least 1');
@@ -56,6 +60,9 @@ export class TtlLru<K, V> {
     const now = this.now();
     this.map.delete(key);
     this.map.set(key, { value, expiresAt: now + ttlMs });
+    // Sweeping needs an iterator: do it when over the cap, else only every few writes (amortized).
+    if (this.map.size <= this.maxEntries && ++this.writes < SWEEP_EVERY_WRITES) return;
+    this.writes = 0;
     for (const [oldest, slot] of this.map) {
       if (this.map.size <= this.maxEntries && slot.expiresAt > now) break;
       this.map.delete(oldest);

@@ -3,7 +3,14 @@
  * It observes facts and reports findings; deciding what to record or block is the caller's job.
  */
 import { HEADER_MODEL_ID, HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../telemetry/attributes.js';
-import { classifyData, extractChunkFields, type ChunkFields, type TokenUsage } from './chunk-fields.js';
+import {
+  classifyData,
+  extractChunkFields,
+  repeatableHead,
+  repeatsHead,
+  type ChunkFields,
+  type TokenUsage,
+} from './chunk-fields.js';
 import type { InspectorContext } from './context.js';
 import {
   checkModel,
@@ -94,6 +101,8 @@ export class ResponseInspector {
   private firstId: string | undefined;
   private drift = false;
 
+  /** Head of the last parsed chunk, when a chunk repeating it need not be parsed. */
+  private head: string | undefined;
   private lastModel: string | undefined;
   private responseModel: string | undefined;
   private responseModelId: string | undefined;
@@ -185,14 +194,19 @@ export class ResponseInspector {
   /** One `data:` payload. */
   onData(data: string): void {
     if (this.summary !== undefined) return;
+    // Same head as the last parsed chunk: same id and model, nothing new to check (see chunk-fields.ts).
+    if (this.head !== undefined && repeatsHead(data, this.head)) return;
     const fields = extractChunkFields(data);
     if (fields !== undefined) {
       this.onChunk(fields, 'chunk');
+      this.head = repeatableHead(data, fields);
       return;
     }
-    // Not a JSON object: `[DONE]` or router text such as `provider failed, failover enabled`.
-    if (classifyData(data) === 'done') this.done = true;
-    else this.textEvents++;
+    // Not a JSON object: `[DONE]` or router text such as `provider failed, failover enabled`. Malformed JSON
+    // counts as neither.
+    const kind = classifyData(data);
+    if (kind === 'done') this.done = true;
+    else if (kind === 'text') this.textEvents++;
   }
 
   /** A non-streamed JSON body: the same rules, applied to the one body. */

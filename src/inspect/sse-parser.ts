@@ -27,6 +27,10 @@ const NUL = '\u0000';
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const EMPTY = Buffer.alloc(0);
 
+/** Initial size of the buffer for a line split across chunks, and the most it keeps between lines. */
+const MIN_LINE_BUFFER = 512;
+const MAX_RETAINED_LINE_BUFFER = 16 * 1024;
+
 /** A field name that ends with a colon can only be one we act on if the colon is within this many bytes. */
 const MAX_FIELD_NAME_BYTES = 5;
 
@@ -124,8 +128,9 @@ export class SseParser {
   private readonly maxEventBytes: number;
   private readonly onEvent: (event: SseEvent) => void;
 
-  // The line in progress, copied out of earlier chunks (so a small tail does not pin a large chunk).
-  private pieces: Buffer[] = [];
+  // The line in progress, copied out of earlier chunks into one reusable buffer (so a small tail does not pin a
+  // large chunk, and completing a line costs no concatenation).
+  private line: Buffer = EMPTY;
   private pendingBytes = 0;
   /** Bytes of the line in progress, including bytes dropped because the event is oversized. */
   private lineBytes = 0;
@@ -179,7 +184,7 @@ export class SseParser {
   /** Stop parsing: later `write()`/`end()` calls do nothing and no more events are reported. */
   stop(): void {
     this.stopped = true;
-    this.pieces = [];
+    this.line = EMPTY;
     this.pendingBytes = 0;
     this.data = undefined;
   }
@@ -267,11 +272,20 @@ export class SseParser {
       this.markOversized();
       return;
     }
-    this.pieces.push(Buffer.from(buf.subarray(start, end)));
+    this.reserve(this.pendingBytes + n);
+    buf.copy(this.line, this.pendingBytes, start, end);
     this.pendingBytes += n;
   }
 
-  /** The line `chunk[start, end)` (preceded by any pending pieces) ended; `next` is the offset after its line end. */
+  /** Grows the line buffer to hold `bytes` (never beyond the cap: the caller checked). */
+  private reserve(bytes: number): void {
+    if (bytes <= this.line.length) return;
+    const grown = Buffer.allocUnsafe(Math.min(Math.max(bytes, this.line.length * 2, MIN_LINE_BUFFER), this.maxEventBytes));
+    this.line.copy(grown, 0, 0, this.pendingBytes);
+    this.line = grown;
+  }
+
+  /** The line `chunk[start, end)` (preceded by any pending bytes) ended; `next` is the offset after its line end. */
   private completeLine(chunk: Buffer, start: number, end: number, next: number): void {
     const n = end - start;
     if (this.lineBytes === 0) {
@@ -297,12 +311,13 @@ export class SseParser {
       this.markOversized();
       return;
     }
-    const pieces = this.pieces;
-    if (n > 0) pieces.push(chunk.subarray(start, end));
-    const line = pieces.length === 1 ? (pieces[0] as Buffer) : Buffer.concat(pieces);
-    this.pieces = [];
+    const length = this.pendingBytes + n;
+    this.reserve(length);
+    chunk.copy(this.line, this.pendingBytes, start, end);
     this.pendingBytes = 0;
-    this.applyLine(line, 0, line.length);
+    this.applyLine(this.line, 0, length);
+    // Keep a small buffer for the next split line; let a big one go.
+    if (this.line.length > MAX_RETAINED_LINE_BUFFER) this.line = EMPTY;
   }
 
   private applyLine(buf: Buffer, start: number, end: number): void {
@@ -329,7 +344,7 @@ export class SseParser {
   private markOversized(): void {
     if (!this.oversized) this.oversizedCount++;
     this.oversized = true;
-    this.pieces = [];
+    this.line = EMPTY;
     this.pendingBytes = 0;
     this.data = undefined;
     this.dataBytes = 0;

@@ -1,0 +1,144 @@
+/**
+ * Micro-benchmark of the inspector's per-chunk hot path: SSE parser alone, parser + ResponseInspector, and
+ * InspectStream (flag mode) against a bare PassThrough, on realistic router streams cut into ~60-byte chunks.
+ *
+ *   npx tsx bench/inspect-micro.ts
+ *
+ * Reports MB/s and the ratio to the bare pass-through (the proxy's budget is ≤1.5x a bare proxy's CPU;
+ * this isolates the inspector's share of it).
+ */
+import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  InspectorContext,
+  InspectStream,
+  ResponseInspector,
+  SseParser,
+} from '../src/inspect/index.js';
+
+const RESPONSES = 400;
+const TOKENS_PER_RESPONSE = 200;
+const CHUNK_BYTES = 60;
+const ROUNDS = 5;
+
+function chunk(id: string, content: string): string {
+  return JSON.stringify({
+    id,
+    object: 'chat.completion.chunk',
+    created: 1_764_000_000,
+    model: 'meta-llama/Llama-3.3-70B-Instruct',
+    choices: [{ index: 0, delta: { content }, finish_reason: null }],
+  });
+}
+
+function response(n: number, drift: boolean): Buffer {
+  const parts: string[] = [];
+  for (let t = 0; t < TOKENS_PER_RESPONSE; t++) {
+    const id = drift ? `chatcmpl-${n}-${t}` : `chatcmpl-${n}`;
+    parts.push(`data: ${chunk(id, ' token')}\n\n`);
+  }
+  parts.push('data: [DONE]\n\n');
+  return Buffer.from(parts.join(''));
+}
+
+function cut(buf: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < buf.length; i += CHUNK_BYTES) out.push(buf.subarray(i, i + CHUNK_BYTES));
+  return out;
+}
+
+function corpus(drift: boolean): { streams: Buffer[][]; bytes: number } {
+  const streams: Buffer[][] = [];
+  let bytes = 0;
+  for (let n = 0; n < RESPONSES; n++) {
+    const r = response(n, drift);
+    bytes += r.length;
+    streams.push(cut(r));
+  }
+  return { streams, bytes };
+}
+
+function time(fn: () => void): number {
+  fn(); // warm-up
+  let best = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = process.hrtime.bigint();
+    fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
+}
+
+async function timeAsync(fn: () => Promise<void>): Promise<number> {
+  await fn();
+  let best = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    const t0 = process.hrtime.bigint();
+    await fn();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
+}
+
+async function throughStreams(streams: Buffer[][], make: (i: number) => Transform): Promise<void> {
+  for (let i = 0; i < streams.length; i++) {
+    await pipeline(
+      Readable.from(streams[i] as Buffer[]),
+      make(i),
+      new Writable({
+        write(_c, _e, cb) {
+          cb();
+        },
+      }),
+    );
+  }
+}
+
+const mbps = (bytes: number, ms: number): string => ((bytes / 1e6) / (ms / 1e3)).toFixed(1);
+
+async function main(): Promise<void> {
+  for (const drift of [false, true]) {
+    const { streams, bytes } = corpus(drift);
+    const label = drift ? 'per-chunk id drift' : 'stable ids';
+    const chunks = streams.reduce((n, s) => n + s.length, 0);
+    console.log(`\n${label}: ${RESPONSES} responses, ${(bytes / 1e6).toFixed(1)} MB, ${chunks} chunks of ${CHUNK_BYTES} B`);
+
+    const parserOnly = time(() => {
+      for (const s of streams) {
+        const p = new SseParser({ maxEventBytes: 256 * 1024, onEvent: () => {} });
+        for (const c of s) p.write(c);
+        p.end();
+      }
+    });
+    const parserInspector = time(() => {
+      const ctx = new InspectorContext();
+      streams.forEach((s, i) => {
+        const inspector = new ResponseInspector(ctx, { requestId: `r${i}`, stream: true });
+        const p = new SseParser({ maxEventBytes: 256 * 1024, onEvent: (e) => inspector.onEvent(e) });
+        for (const c of s) p.write(c);
+        p.end();
+        inspector.finish();
+      });
+    });
+    const bare = await timeAsync(() => throughStreams(streams, () => new PassThrough()));
+    // A fresh context per run: the same corpus replayed into one context would (rightly) collide.
+    const inspectedRun = (mode: 'flag' | 'block') => (): Promise<void> => {
+      const ctx = new InspectorContext();
+      return throughStreams(streams, (i) => {
+        const inspector = new ResponseInspector(ctx, { requestId: `r${i}`, stream: true });
+        const stream = new InspectStream({ inspector, mode });
+        stream.on('end', () => inspector.finish());
+        return stream;
+      });
+    };
+    const inspected = await timeAsync(inspectedRun('flag'));
+    const blocked = await timeAsync(inspectedRun('block'));
+    console.log(`  parser only                ${mbps(bytes, parserOnly).padStart(8)} MB/s`);
+    console.log(`  parser + inspector         ${mbps(bytes, parserInspector).padStart(8)} MB/s`);
+    console.log(`  PassThrough pipeline       ${mbps(bytes, bare).padStart(8)} MB/s`);
+    console.log(`  InspectStream flag         ${mbps(bytes, inspected).padStart(8)} MB/s  (${(inspected / bare).toFixed(2)}x PassThrough time)`);
+    console.log(`  InspectStream block        ${mbps(bytes, blocked).padStart(8)} MB/s  (${(blocked / bare).toFixed(2)}x PassThrough time)`);
+  }
+}
+
+await main();
