@@ -153,6 +153,16 @@ export class ResponseInspector {
     return this.summary !== undefined;
   }
 
+  /**
+   * The model the request body names. Bodies stream in after the request starts (and are parsed off a copy),
+   * so this arrives later than the other facts; the first value wins and only responses seen after it use it.
+   */
+  setRequestModel(model: string): void {
+    if (this.facts.requestModel === undefined && this.summary === undefined) {
+      (this.facts as RequestFacts).requestModel = model;
+    }
+  }
+
   /** Request-time rule (`session_key_conflict`); binds the session to the key when there is no conflict. */
   checkRequest(): Finding | undefined {
     if (this.requestChecked || this.summary !== undefined) return undefined;

@@ -12,6 +12,8 @@ export interface Incident {
   reasons: string[];
   evidence: Array<Record<string, unknown>>;
   blocked: boolean;
+  /** Other requests in flight on the same key / session when this one started (the risk condition). */
+  inflight: { apiKey: number; session: number };
 }
 
 /** A fixed-size ring of the newest incidents. */

@@ -1,4 +1,5 @@
 import type { Context, Span } from '@opentelemetry/api';
+import type { ResponseInspector } from '../inspect/index.js';
 import type { ApiKeyIdentity } from './api-key.js';
 
 /** Per-request state lives behind a symbol on the fastify request (fastify `lib/symbols.js` style). */
@@ -44,7 +45,9 @@ export interface RequestState {
   errorType?: string;
   inflightApiKey: number;
   inflightSession: number;
-  /** Runs once when the response is over (success, error or abort): releases registries. */
-  release?: () => void;
+  /** The crosstalk inspector for chat completions (undefined for other routes). */
+  inspector?: ResponseInspector;
+  /** Block mode stopped (or replaced) this response. */
+  blocked?: boolean;
   ended: boolean;
 }

@@ -54,6 +54,7 @@ import { ResponseTap } from './response-tap.js';
 import { isChatCompletions, routeTemplate } from './route-name.js';
 import { rootCode, upstreamErrorResponse } from './upstream-error.js';
 import { buildAdminServer } from './admin-server.js';
+import { ProxyInspection } from './inspection.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -94,6 +95,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new ProxyMetrics();
   const incidents = new IncidentLog(config.incidentsLimit);
+  const inspection = new ProxyInspection(config, metrics, incidents, logger);
   let fingerprintSecret = config.fingerprintSecret;
   if (fingerprintSecret === undefined) {
     fingerprintSecret = randomFingerprintSecret();
@@ -120,6 +122,14 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     request[kRequestState] = state;
     reply.header(HEADER_REQUEST_ID, state.requestId);
     reply.raw.once('close', () => finishRequest(request, reply));
+    if (state.isChat) {
+      const finding = inspection.start(state);
+      if (finding && inspection.blocking) {
+        // Known from the request alone (the session is bound to another key): never forward it.
+        inspection.sendBlocked(state, reply, [finding.reason]);
+        return;
+      }
+    }
     done();
   });
 
@@ -130,6 +140,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     const tap = new BodyTap(DEFAULT_MAX_REQUEST_COPY_BYTES, (facts) => {
       if (facts.model !== undefined) {
         state.requestModel = facts.model;
+        state.inspector?.setRequestModel(facts.model);
         if (state.isChat) state.span.updateName(`${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${facts.model}`);
       }
       if (facts.stream !== undefined) state.requestStream = facts.stream;
@@ -176,8 +187,8 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
         if (!state) return headers;
         const echo = headers[HEADER_REQUEST_ID];
         state.upstreamRequestIdEcho = Array.isArray(echo) ? echo[0] : (echo as string | undefined);
-        headers[HEADER_REQUEST_ID] = state.requestId;
-        return headers;
+        // A copy: the inspector still needs the upstream's own headers (its echo) after this.
+        return { ...headers, [HEADER_REQUEST_ID]: state.requestId };
       },
       onResponse: (request, reply, res) => {
         const state = request[kRequestState];
@@ -191,18 +202,12 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
         const contentType = headerValue((res as unknown as { headers: IncomingHttpHeaders }).headers, 'content-type') ?? '';
         if (contentType.startsWith(CONTENT_TYPE_SSE)) state.requestStream = true;
         const tap = new ResponseTap();
-        pipeline(upstream, tap, (err) => {
+        pipeline(upstream as never, tap, (err) => {
+          state.firstChunkAt = tap.firstChunkAt;
+          state.responseBytes = tap.bytes;
           if (err && !state.endReason) markUpstreamFailure(state, err);
         });
-        tap.once('end', () => {
-          state.firstChunkAt = tap.firstChunkAt;
-          state.responseBytes = tap.bytes;
-        });
-        tap.once('close', () => {
-          state.firstChunkAt = tap.firstChunkAt;
-          state.responseBytes = tap.bytes;
-        });
-        reply.send(tap);
+        inspection.respond(state, reply as FastifyReply, upstream as never, tap, (res as unknown as { headers: IncomingHttpHeaders }).headers);
       },
       onError: (reply, { error }) => {
         const state = reply.request[kRequestState];
@@ -289,7 +294,6 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     if (!state || state.ended) return;
     state.ended = true;
     metrics.inFlight.dec();
-    state.release?.();
     const status = reply.raw.statusCode;
     const completed = reply.raw.writableFinished;
     let endReason: StreamEndReason = state.endReason ?? (completed ? 'complete' : 'client_aborted');
@@ -314,12 +318,17 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       span.setAttribute(CROSSTALK_TIME_TO_FIRST_CHUNK_MS, Math.round(ttfc * 1000) / 1000);
       metrics.timeToFirstChunk.observe({ route: state.route }, ttfc / 1000);
     }
-    const failed = status >= 500 || (endReason !== 'complete' && endReason !== 'client_aborted' && endReason !== 'shutdown');
+    const failed =
+      endReason !== 'blocked' &&
+      (status >= 500 || (endReason !== 'complete' && endReason !== 'client_aborted' && endReason !== 'shutdown'));
     if (failed) {
       const errorType = state.errorType ?? String(status);
       span.setAttribute(ATTR_ERROR_TYPE, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR, message: endReason === 'complete' ? `HTTP ${status}` : endReason });
     }
+    // After the generic status: a detection sets its own ERROR status and message.
+    const summary = inspection.finish(state);
+    if (summary) span.setAttribute(CROSSTALK_REQUEST_ID_ECHO, summary.requestIdEcho);
     metrics.requests.inc({ method: state.method, route: state.route, status_class: statusClass(status) });
     metrics.duration.observe({ route: state.route }, (now - state.startedAt) / 1000);
     span.end();

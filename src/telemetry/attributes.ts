@@ -62,6 +62,10 @@ export const CROSSTALK_INFLIGHT_SESSION = 'crosstalk.inflight.session';
 export const CROSSTALK_BLOCKED = 'crosstalk.blocked';
 /** Span event name carrying the evidence of a detection. */
 export const EVENT_CROSSTALK_DETECTED = 'crosstalk.detected';
+/** On the `crosstalk.detected` event: the reason code of that finding. */
+export const CROSSTALK_EVENT_REASON = 'crosstalk.reason';
+/** On the `crosstalk.detected` event: evidence fields (`crosstalk.evidence.expected`, `….seen`, …); ids only. */
+export const CROSSTALK_EVIDENCE_PREFIX = 'crosstalk.evidence.';
 
 // --- crosstalk: audit ---
 export const CROSSTALK_AUDIT_DATABASE = 'crosstalk.audit.database';
