@@ -37,6 +37,10 @@ describe('spans exported over OTLP/HTTP', () => {
       req.on('end', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': String(req.headers['x-request-id']) });
         res.write('data: {"id":"chatcmpl-9","object":"chat.completion.chunk","model":"llama-3.3-70b","choices":[{"index":0,"delta":{"content":"Hi"}}]}\n\n');
+        res.write(
+          'data: {"id":"chatcmpl-9","object":"chat.completion.chunk","model":"llama-3.3-70b","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],' +
+            '"usage":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15},"usage_from_provider":{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15}}\n\n',
+        );
         res.end('data: [DONE]\n\n');
       });
     });
@@ -102,7 +106,16 @@ describe('spans exported over OTLP/HTTP', () => {
       'crosstalk.api_key.fingerprint': fingerprintKey(API_KEY, 'fp-secret'),
       'crosstalk.api_key.id': '42',
       'crosstalk.stream': true,
+      'gen_ai.response.model': 'llama-3.3-70b',
+      'gen_ai.response.id': 'chatcmpl-9',
+      'gen_ai.usage.input_tokens': 12,
+      'gen_ai.usage.output_tokens': 3,
+      'crosstalk.sse.events': 3,
+      'crosstalk.inflight.api_key': 0,
+      'crosstalk.inflight.session': 0,
     });
+    expect(span.attributes['crosstalk.detected']).toBeUndefined();
+    expect(span.status.code ?? 0).toBe(0);
     expect(typeof span.attributes['server.port']).toBe('number');
     expect(span.attributes['crosstalk.time_to_first_chunk_ms']).toBeTypeOf('number');
   });
