@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { createLogger } from '../telemetry/logger.js';
+import { ProxyMetrics } from '../telemetry/metrics.js';
 import { PROXY_OPTIONS, resolveProxyConfig } from './options.js';
 import { createProxyServer } from './server.js';
 
@@ -37,7 +38,9 @@ export function registerProxyCommand(program: Command): void {
     const config = resolveProxyConfig(flags, process.env);
     const logger = createLogger(config.logLevel);
     const telemetry = startTelemetry();
-    const proxy = createProxyServer(config, { tracer: telemetry.tracer, logger });
+    // A long-running sidecar also reports its own RSS, heap and event-loop lag (prom-client defaults).
+    const metrics = new ProxyMetrics({ processMetrics: true });
+    const proxy = createProxyServer(config, { tracer: telemetry.tracer, logger, metrics });
     const { url, adminUrl } = await proxy.listen();
     logger.info({ url, adminUrl, upstream: config.upstream.origin, onCrosstalk: config.onCrosstalk }, 'crosstalk proxy listening');
     onShutdownSignal(async (signal) => {
