@@ -78,7 +78,7 @@ export const PROXY_OPTIONS = [
   ['--incidents-limit <n>', 'CROSSTALK_INCIDENTS_LIMIT', `incidents kept for GET /incidents (default ${DEFAULT_INCIDENTS_LIMIT})`],
   ['--session-binding-window <dur>', 'CROSSTALK_SESSION_BINDING_WINDOW', `how long a session stays bound to one key and model (default ${DEFAULT_SESSION_BINDING_WINDOW_MS / 60_000}m)`],
   ['--completion-id-window <dur>', 'CROSSTALK_COMPLETION_ID_WINDOW', `how long delivered completion ids are remembered (default ${DEFAULT_COMPLETION_ID_WINDOW_MS / 60_000}m)`],
-  ['--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal|error|warn|info|debug|trace|silent (default info)'],
+  ['--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent (default info)'],
 ] as const;
 
 function parseAliases(value: string | undefined, name: string): Record<string, string> {

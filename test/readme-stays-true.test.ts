@@ -1,0 +1,27 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { PROXY_OPTIONS } from '../src/proxy/options.js';
+import { REASON_CODES } from '../src/inspect/index.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string>; bin: Record<string, string> };
+
+describe('the README stays true', () => {
+  it('has exactly the two set-up commands, and they map to real scripts', () => {
+    const setup = readme.slice(readme.indexOf('## Set up'), readme.indexOf('\n## ', readme.indexOf('## Set up') + 1));
+    const commands = [...setup.matchAll(/^(npm [^#\n]+?)\s*(?:#.*)?$/gm)].map((m) => m[1]);
+    expect(commands).toEqual(['npm ci && npm run demo', 'npm ci && npm test']);
+    expect(pkg.scripts.demo).toBeDefined();
+    expect(pkg.scripts.test).toBe('vitest run');
+    expect(pkg.bin.crosstalk).toBe('dist/cli.js');
+  });
+
+  it.each(PROXY_OPTIONS.map(([flag, env]) => [flag, env]))('documents proxy option %s / %s', (flag, env) => {
+    expect(readme).toContain(`\`${flag}\``);
+    expect(readme).toContain(`\`${env}\``);
+  });
+
+  it.each(REASON_CODES.map((r) => [r]))('documents reason code %s', (reason) => {
+    expect(readme).toContain(`\`${reason}\``);
+  });
+});
