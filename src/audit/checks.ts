@@ -147,6 +147,7 @@ interface SummaryRow {
   unique_api_keys: string;
   unique_session_ids: string;
   unique_users: string;
+  duplicated_total: string;
   duplicated_ids: string[];
 }
 
@@ -154,12 +155,16 @@ export const activeSummary = defineQueryCheck<SummaryRow>({
   id: 'active_summary',
   seedCheck: 2,
   title: 'Active sessions summary',
-  proves: 'Counts the active sessions; a violation only if one session id has more than one active row.',
+  proves:
+    'Counts the active sessions (rows found = active rows); a violation only if a session id has more than one ' +
+    'active row (rows found = such ids).',
   requires: [{ table: 'sessions', columns: ['id', 'api_key_id', 'user_id', 'is_active'] }],
   sql: `SELECT count(*) AS total_rows,
        count(DISTINCT api_key_id) AS unique_api_keys,
        count(DISTINCT id) AS unique_session_ids,
        count(DISTINCT user_id) AS unique_users,
+       (SELECT count(*) FROM (SELECT 1 FROM sessions d WHERE d.is_active = TRUE
+                              GROUP BY d.id HAVING count(*) > 1) dup) AS duplicated_total,
        ARRAY(SELECT d.id FROM sessions d WHERE d.is_active = TRUE
              GROUP BY d.id HAVING count(*) > 1 ORDER BY d.id LIMIT $1) AS duplicated_ids
 FROM sessions
@@ -173,15 +178,15 @@ WHERE is_active = TRUE`,
       unique_session_ids: count(row?.unique_session_ids),
       unique_users: count(row?.unique_users),
     };
-    const extra = figures.total_rows - figures.unique_session_ids;
+    const duplicated = count(row?.duplicated_total);
     const counts =
       `${plural(figures.total_rows, 'active row')}, ${plural(figures.unique_api_keys, 'API key')}, ` +
       `${plural(figures.unique_session_ids, 'session id')}, ${plural(figures.unique_users, 'user')}`;
-    if (extra > 0) {
+    if (duplicated > 0) {
       return {
         status: 'violation',
-        summary: `${counts}; ${plural(extra, 'extra active row')} repeat a session id`,
-        rowsFound: figures.total_rows,
+        summary: `${counts}; ${plural(duplicated, 'session id')} on more than one active row`,
+        rowsFound: duplicated,
         figures,
         sample: (row?.duplicated_ids ?? []).map((id) => ({ id, detail: 'more than one active row' })),
       };
@@ -400,7 +405,7 @@ LIMIT $1`,
     if (total === 0) return { status: 'pass', summary: "every session's user owns its API key", rowsFound: 0 };
     return {
       status: 'violation',
-      summary: `${plural(total, 'session')} whose user differs from the owner of its API key`,
+      summary: `${plural(total, 'session')} recorded under an API key another user owns`,
       rowsFound: total,
       sample: rows.map((r) => ({
         id: r.id,
@@ -496,7 +501,8 @@ export const sessionChurn = defineQueryCheck<ChurnRow>({
   id: 'session_churn',
   title: 'API keys churning sessions',
   proves:
-    'No API key opened more than N sessions within M minutes in the window. Each model switch closes a ' +
+    'No API key opened more than --churn-sessions sessions within --churn-minutes minutes in the window. ' +
+    'Each model switch closes a ' +
     'session and opens another while requests may still be in flight: the race the seed named as the likely ' +
     'cause. Keys listed here are where crosstalk could happen.',
   requires: [{ table: 'sessions', columns: ['api_key_id', 'created_at'] }],

@@ -1,0 +1,60 @@
+-- Generated from src/audit/fixtures.ts; test/audit/deploy-sql.test.ts keeps this file equal to it.
+-- Gateway schema (../shared/CONTEXT.md, "Database"): sessions keyed by API key (2025) and the
+-- model-keyed routed_sessions pool (2026), both present as during the migration between them.
+
+CREATE TABLE users (
+  id serial PRIMARY KEY,
+  cognito_user_id text NOT NULL UNIQUE,
+  email text UNIQUE,
+  name text,
+  is_active boolean NOT NULL DEFAULT true,
+  created_at timestamp without time zone,
+  updated_at timestamp without time zone
+);
+
+CREATE TABLE api_keys (
+  id serial PRIMARY KEY,
+  key_prefix text NOT NULL,
+  hashed_key text NOT NULL,
+  encrypted_key text,
+  encryption_version integer,
+  user_id integer NOT NULL REFERENCES users (id),
+  name text,
+  created_at timestamp without time zone,
+  last_used_at timestamp without time zone,
+  is_active boolean NOT NULL DEFAULT true,
+  is_default boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ix_api_keys_key_prefix ON api_keys (key_prefix);
+
+-- id is the on-chain session id (0x + 64 hex); model the on-chain model id.
+CREATE TABLE sessions (
+  id text PRIMARY KEY,
+  user_id integer REFERENCES users (id),
+  api_key_id integer REFERENCES api_keys (id),
+  model text NOT NULL,
+  type text NOT NULL CHECK (type IN ('automated', 'manual')),
+  created_at timestamp without time zone,
+  expires_at timestamp without time zone NOT NULL,
+  is_active boolean
+);
+CREATE INDEX ix_sessions_api_key_id ON sessions (api_key_id);
+CREATE INDEX ix_sessions_is_active ON sessions (is_active);
+-- The guard the seed report relied on: one active session per API key.
+CREATE UNIQUE INDEX sessions_active_api_key_unique ON sessions (api_key_id, is_active) WHERE is_active IS true;
+
+CREATE TABLE routed_sessions (
+  id text PRIMARY KEY,
+  model_name text NOT NULL,
+  model_id text NOT NULL,
+  state text NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'CLOSING', 'CLOSED', 'FAILED', 'EXPIRED')),
+  active_requests integer NOT NULL DEFAULT 0,
+  created_at timestamp without time zone NOT NULL,
+  updated_at timestamp without time zone,
+  last_used_at timestamp without time zone,
+  expires_at timestamp without time zone NOT NULL,
+  endpoint text,
+  error_reason text,
+  provider_address text
+);
+CREATE INDEX ix_routed_sessions_claim ON routed_sessions (model_name, state, active_requests);
