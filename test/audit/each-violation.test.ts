@@ -1,0 +1,66 @@
+import { afterEach, expect, it } from 'vitest';
+import { executeAudit } from '../../src/audit/command.js';
+import { injectViolation, VIOLATIONS, type ViolationName } from '../../src/audit/fixtures.js';
+import { runAudit } from '../../src/audit/run-audit.js';
+import { createTestTracing } from '../helpers/tracing.js';
+import { auditConfig, captureIo, cleanGateway } from './helpers.js';
+
+const tracing = createTestTracing();
+afterEach(() => tracing.exporter.reset());
+
+const CASES = Object.entries(VIOLATIONS).map(([name, v]) => [name as ViolationName, v.description] as const);
+
+it.each(CASES)('%s (%s): exit 1, exactly the expected checks flag it, naming the offending ids', async (name) => {
+  const db = await cleanGateway();
+  const expected = await injectViolation(await db.connect(), name);
+
+  const report = await runAudit({ ...auditConfig([{ label: 'prod', url: db.url }]), tracer: tracing.tracer });
+  expect(report.exitCode).toBe(1);
+  const [database] = report.databases;
+  expect(database?.outcome).toBe('violation');
+  const flagged = Object.fromEntries(
+    (database?.checks ?? []).filter((c) => c.status !== 'pass' && c.status !== 'info').map((c) => [c.id, c]),
+  );
+  // Every other check passes: the fixture holds exactly this violation.
+  expect(Object.keys(flagged).sort()).toEqual(Object.keys(expected).sort());
+  for (const [checkId, ids] of Object.entries(expected)) {
+    expect(flagged[checkId]?.status).toBe('violation');
+    expect(flagged[checkId]?.sample.map((s) => s.id)).toEqual(ids);
+    expect(flagged[checkId]?.rowsFound).toBe(ids.length);
+    const [span] = tracing.spansNamed(`audit ${checkId}`);
+    expect(span?.attributes).toMatchObject({
+      'crosstalk.audit.status': 'violation',
+      'crosstalk.audit.rows_found': flagged[checkId]?.rowsFound,
+    });
+    expect(span?.status.code).toBe(2); // SpanStatusCode.ERROR: a detection
+  }
+});
+
+it('prints the offending ids in the text report and exits 1 through the command', async () => {
+  const db = await cleanGateway();
+  const { owner_mismatch: ids = [] } = await injectViolation(await db.connect(), 'owner_mismatch');
+  const io = captureIo();
+  const exitCode = await executeAudit(auditConfig([{ label: 'prod', url: db.url }]), tracing.tracer, io);
+  expect(exitCode).toBe(1);
+  expect(io.err()).toBe('');
+  expect(io.out()).toContain(
+    [
+      "CHECK owner_mismatch: Sessions whose user is not their API key's owner",
+      '❌ 1 session recorded under an API key another user owns',
+      '   offending ids:',
+      `   - ${ids[0]}: user 2, api key 1 owned by user 1`,
+    ].join('\n'),
+  );
+  expect(io.out()).toContain('Executive Summary\n❌ ISOLATION VIOLATION FOUND\n  PROD  ❌ violation: owner_mismatch (1 row)\n');
+});
+
+it('lists at most --sample-limit ids but counts them all', async () => {
+  const db = await cleanGateway();
+  const client = await db.connect();
+  await client.query(`INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
+    SELECT '0x' || lpad(to_hex(n), 64, '0'), 2, 1, 'm', 'manual', now(), now(), false FROM generate_series(1, 25) n`);
+  const report = await runAudit({ ...auditConfig([{ label: 'prod', url: db.url }], { sampleLimit: 3 }), tracer: tracing.tracer });
+  const check = report.databases[0]?.checks.find((c) => c.id === 'owner_mismatch');
+  expect(check?.rowsFound).toBe(25);
+  expect(check?.sample.map((s) => s.id)).toEqual([1, 2, 3].map((n) => `0x${n.toString(16).padStart(64, '0')}`));
+});

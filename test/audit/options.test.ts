@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { describeDuration, parseDuration } from '../../src/audit/duration.js';
+import {
+  DEFAULT_CHURN_MINUTES,
+  DEFAULT_CHURN_SESSIONS,
+  DEFAULT_CONNECT_TIMEOUT_MS,
+  DEFAULT_SAMPLE_LIMIT,
+  DEFAULT_STATEMENT_TIMEOUT_MS,
+  resolveAuditConfig,
+} from '../../src/audit/options.js';
+import { ConfigError } from '../../src/errors.js';
+
+const DEV = 'postgres://app:s3cret@db.example:5432/gw_dev';
+const PROD = 'postgresql://app:s3cret@db.example:5432/gw';
+
+describe('resolveAuditConfig', () => {
+  it('fills every default from the exported constants', () => {
+    expect(resolveAuditConfig({ db: [`dev=${DEV}`] }, {})).toEqual({
+      databases: [{ label: 'dev', url: DEV }],
+      format: 'text',
+      out: undefined,
+      since: '24h',
+      sinceMs: 86_400_000,
+      statementTimeoutMs: DEFAULT_STATEMENT_TIMEOUT_MS,
+      connectTimeoutMs: DEFAULT_CONNECT_TIMEOUT_MS,
+      sampleLimit: DEFAULT_SAMPLE_LIMIT,
+      churnSessions: DEFAULT_CHURN_SESSIONS,
+      churnMinutes: DEFAULT_CHURN_MINUTES,
+    });
+  });
+
+  it('reads every option from its env var, and a flag wins over the env var', () => {
+    const env = {
+      CROSSTALK_AUDIT_DATABASES: `dev=${DEV}, prod=${PROD}`,
+      CROSSTALK_AUDIT_FORMAT: 'json',
+      CROSSTALK_AUDIT_OUT: '/tmp/audit.json',
+      CROSSTALK_AUDIT_SINCE: '7d',
+      CROSSTALK_AUDIT_STATEMENT_TIMEOUT: '5s',
+      CROSSTALK_AUDIT_CONNECT_TIMEOUT: '1500ms',
+      CROSSTALK_AUDIT_SAMPLE_LIMIT: '3',
+      CROSSTALK_AUDIT_CHURN_SESSIONS: '10',
+      CROSSTALK_AUDIT_CHURN_MINUTES: '2',
+    };
+    expect(resolveAuditConfig({}, env)).toEqual({
+      databases: [
+        { label: 'dev', url: DEV },
+        { label: 'prod', url: PROD },
+      ],
+      format: 'json',
+      out: '/tmp/audit.json',
+      since: '7d',
+      sinceMs: 7 * 86_400_000,
+      statementTimeoutMs: 5_000,
+      connectTimeoutMs: 1_500,
+      sampleLimit: 3,
+      churnSessions: 10,
+      churnMinutes: 2,
+    });
+    const flagged = resolveAuditConfig({ db: [`prod=${PROD}`], format: 'markdown', since: '30m' }, env);
+    expect(flagged.databases).toEqual([{ label: 'prod', url: PROD }]);
+    expect(flagged.format).toBe('markdown');
+    expect(flagged.sinceMs).toBe(1_800_000);
+  });
+
+  it.each([
+    [{}, '--db label=postgres://… is required (or set CROSSTALK_AUDIT_DATABASES)'],
+    [{ db: [DEV] }, '--db must be label=postgres://… with a label of letters, digits, _ . - (got "postgres://app:***@db.example:5432/gw_dev")'],
+    [{ db: ['dev=mysql://app:s3cret@db/gw'] }, '--db must be label=postgres://… (got "dev=mysql://app:***@db/gw")'],
+    [{ db: ['dev=not a url'] }, '--db must be label=postgres://… (got "dev=not a url")'],
+    [{ db: [`dev=${DEV}`, `DEV=${PROD}`] }, '--db labels must be unique (got "DEV" twice)'],
+    [{ db: [`dev=${DEV}`], format: 'html' }, '--format must be text, json or markdown (got "html")'],
+    [{ db: [`dev=${DEV}`], since: '24' }, '--since must be a duration such as 30s, 30m, 24h or 7d (got "24")'],
+    [{ db: [`dev=${DEV}`], since: '0h' }, '--since must be a duration such as 30s, 30m, 24h or 7d (got "0h")'],
+    [
+      { db: [`dev=${DEV}`], statementTimeout: 'soon' },
+      '--statement-timeout must be a duration such as 30s, 30m, 24h or 7d (got "soon")',
+    ],
+    [{ db: [`dev=${DEV}`], sampleLimit: '0' }, '--sample-limit must be an integer from 1 to 1000 (got "0")'],
+    [{ db: [`dev=${DEV}`], churnSessions: '2.5' }, '--churn-sessions must be an integer from 1 to 1000000 (got "2.5")'],
+  ])('refuses %j naming the option: %s', (flags, message) => {
+    const attempt = (): unknown => resolveAuditConfig(flags, {});
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(message);
+  });
+
+  it('names the env var when the bad value came from it, and never echoes a password', () => {
+    const attempt = (): unknown => resolveAuditConfig({}, { CROSSTALK_AUDIT_DATABASES: 'postgres://u:hunter22@h/db' });
+    expect(attempt).toThrow(
+      'CROSSTALK_AUDIT_DATABASES must be label=postgres://… with a label of letters, digits, _ . - (got "postgres://u:***@h/db")',
+    );
+    expect(() => resolveAuditConfig({ db: [`dev=${DEV}`] }, { CROSSTALK_AUDIT_SINCE: '1w' })).toThrow(
+      'CROSSTALK_AUDIT_SINCE must be a duration such as 30s, 30m, 24h or 7d (got "1w")',
+    );
+  });
+});
+
+describe('durations', () => {
+  it.each([
+    ['500ms', 500],
+    ['30s', 30_000],
+    ['30m', 1_800_000],
+    ['24h', 86_400_000],
+    ['7d', 604_800_000],
+    ['1.5h', 5_400_000],
+  ])('parses %s', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it.each(['', '24', 'h', '-1h', '1w', '0s'])('refuses %j', (text) => {
+    expect(parseDuration(text)).toBeUndefined();
+  });
+
+  it('describes a window in words for the report', () => {
+    expect([describeDuration('24h'), describeDuration('1d'), describeDuration('30m')]).toEqual([
+      '24 hours',
+      '1 day',
+      '30 minutes',
+    ]);
+  });
+});
