@@ -76,7 +76,10 @@ export function registerAuditCommand(program: Command): void {
     .option('--db <label=url>', `database to audit, repeatable (env ${AUDIT_ENV.databases}, comma separated)`, collect)
     .option('--format <format>', `text, json or markdown (default ${DEFAULT_FORMAT}; env ${AUDIT_ENV.format})`)
     .option('--out <file>', `write the report to a file instead of stdout (env ${AUDIT_ENV.out})`)
-    .option('--since <duration>', `recent-activity window, e.g. 30m, 24h, 7d (default ${DEFAULT_SINCE}; env ${AUDIT_ENV.since})`)
+    .option(
+      '--since <duration>',
+      `recent-activity window, e.g. 30m, 24h, 7d (default ${DEFAULT_SINCE}; env ${AUDIT_ENV.since})`,
+    )
     .option(
       '--statement-timeout <duration>',
       `per-statement limit (default ${DEFAULT_STATEMENT_TIMEOUT}; env ${AUDIT_ENV.statementTimeout})`,
@@ -107,7 +110,8 @@ export function registerAuditCommand(program: Command): void {
       const config = resolveAuditConfig(flags, process.env);
       const telemetry = startTelemetry();
       try {
-        process.exitCode = await executeAudit(config, telemetry.tracer, { stdout: process.stdout, stderr: process.stderr });
+        const io = { stdout: process.stdout, stderr: process.stderr };
+        process.exitCode = await executeAudit(config, telemetry.tracer, io);
       } finally {
         await telemetry.shutdown();
       }

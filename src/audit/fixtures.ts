@@ -241,7 +241,8 @@ export const VIOLATIONS = {
                 ${NOW} - interval '5 minutes', ${NOW} + interval '1 hour', true)`);
       await client
         .query(
-          `CREATE UNIQUE INDEX CONCURRENTLY ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true`,
+          `CREATE UNIQUE INDEX CONCURRENTLY ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active)
+           WHERE is_active IS true`,
         )
         .then(
           () => {
@@ -305,7 +306,7 @@ export const VIOLATIONS = {
     },
   },
   active_revoked_key: {
-    description: "API key 2 was revoked but its session is still active",
+    description: 'API key 2 was revoked but its session is still active',
     generation: 'api_key_sessions',
     async inject(client) {
       await client.query('UPDATE api_keys SET is_active = false WHERE id = 2');
@@ -343,14 +344,18 @@ export const VIOLATIONS = {
     description: 'an OPEN routed session has active_requests = -1 (a release without a claim)',
     generation: 'routed_pool',
     async inject(client) {
-      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = -1 WHERE state = 'OPEN' AND active_requests = 0 RETURNING id`) };
+      const sql = `UPDATE routed_sessions SET active_requests = -1 WHERE state = 'OPEN' AND active_requests = 0
+                   RETURNING id`;
+      return { routed_pool: await ids(client, sql) };
     },
   },
   routed_shared: {
     description: 'an OPEN routed session serves two requests at once',
     generation: 'routed_pool',
     async inject(client) {
-      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = 2 WHERE state = 'OPEN' AND active_requests = 1 RETURNING id`) };
+      const sql = `UPDATE routed_sessions SET active_requests = 2 WHERE state = 'OPEN' AND active_requests = 1
+                   RETURNING id`;
+      return { routed_pool: await ids(client, sql) };
     },
   },
   routed_open_expired: {
@@ -370,7 +375,8 @@ export const VIOLATIONS = {
     description: 'a CLOSED routed session still counts an active request',
     generation: 'routed_pool',
     async inject(client) {
-      return { routed_pool: await ids(client, `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'CLOSED' RETURNING id`) };
+      const sql = `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'CLOSED' RETURNING id`;
+      return { routed_pool: await ids(client, sql) };
     },
   },
 } satisfies Record<string, Violation>;

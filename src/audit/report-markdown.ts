@@ -36,7 +36,9 @@ function checksTable(checks: CheckResult[]): string[] {
     '|---|---|---:|---|',
     ...checks.map((c) => {
       const notRun = c.status === 'skipped' || c.status === 'error';
-      return `| ${code(c.id)} ${cell(c.title)} | ${STATUS_ICON[c.status]} ${statusLabel(c)} | ${notRun ? '–' : c.rowsFound} | ${cell(notRun ? (c.reason ?? '') : c.summary)} |`;
+      const rows = notRun ? '–' : String(c.rowsFound);
+      const result = cell(notRun ? (c.reason ?? '') : c.summary);
+      return `| ${code(c.id)} ${cell(c.title)} | ${STATUS_ICON[c.status]} ${statusLabel(c)} | ${rows} | ${result} |`;
     }),
   ];
 }
@@ -87,7 +89,8 @@ function whatWeChecked(report: AuditReport): string[] {
   for (const check of checksRun(report)) {
     lines.push(
       '',
-      `### ${check.seedCheck === undefined ? code(check.id) : `${checkHeading(check)} (${code(check.id)})`} — ${check.title}`,
+      `### ${check.seedCheck === undefined ? code(check.id) : `${checkHeading(check)} (${code(check.id)})`} — ` +
+        check.title,
       '',
       check.proves,
       '',

@@ -168,6 +168,7 @@ export function renderTextReport(report: AuditReport): string {
     ...report.databases.map((d) => `  ${displayName(d).padEnd(width)}  ${databaseLine(d)}`),
   ];
   for (const database of report.databases) lines.push('', ...databaseSection(database, report));
-  lines.push('', RULE, ...whatWeChecked(report), '', `Exit code: ${report.exitCode} (${EXIT_MEANING[report.exitCode]})`);
+  const exit = `Exit code: ${report.exitCode} (${EXIT_MEANING[report.exitCode]})`;
+  lines.push('', RULE, ...whatWeChecked(report), '', exit);
   return `${lines.join('\n')}\n`;
 }

@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
+import { context, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import pg from 'pg';
 import {
   ATTR_DB_NAMESPACE,
@@ -84,7 +84,7 @@ async function closeClient(client: pg.Client): Promise<void> {
 function connectFailure(err: unknown): string {
   const code = (err as { code?: string } | null)?.code;
   // A SQLSTATE means the server answered (bad password, unknown database); otherwise it was never reached.
-  return isSqlState(code) ? `refused the connection: ${errorMessage(err)}` : `could not be reached: ${errorMessage(err)}`;
+  return `${isSqlState(code) ? 'refused the connection' : 'could not be reached'}: ${errorMessage(err)}`;
 }
 
 /** The database's one-line problem, from its checks, when the connection itself was fine. */
@@ -120,7 +120,8 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
       ...(port ? { [ATTR_SERVER_PORT]: port } : {}),
     },
   });
-  const parent = trace.setSpan(ROOT_CONTEXT, span);
+  // Nested under whatever span is active (the demo's, say); the checks' spans are children of this one.
+  const parent = trace.setSpan(context.active(), span);
 
   const client = new pg.Client({
     connectionString: target.url,

@@ -120,7 +120,13 @@ export async function runCheck(
 
   const unmet = unmetRequirement(check.requires, ctx.schema);
   if (unmet !== undefined) {
-    const result: CheckResult = { ...base, status: 'skipped', summary: `skipped: ${unmet}`, reason: unmet, durationMs: 0 };
+    const result: CheckResult = {
+      ...base,
+      status: 'skipped',
+      summary: `skipped: ${unmet}`,
+      reason: unmet,
+      durationMs: 0,
+    };
     endSpan(span, result);
     return result;
   }

@@ -120,7 +120,8 @@ export function unmetRequirement(requires: readonly TableRequirement[], schema: 
       return `no SELECT privilege on table ${table} for role ${schema.user}`;
     }
     if (unreadable.length > 0) {
-      return `no SELECT privilege on column ${unreadable.map((c) => `${table}.${c}`).join(', ')} for role ${schema.user}`;
+      const names = unreadable.map((c) => `${table}.${c}`).join(', ');
+      return `no SELECT privilege on column ${names} for role ${schema.user}`;
     }
   }
   return undefined;

@@ -36,10 +36,9 @@ function withDatabase(url: string, database: string): string {
 // once and kept in the OS temp directory, keyed by the PGlite version, so every later instance, in this
 // process or the next, loads it in about half a second. Each test still gets a PGlite instance of its own.
 // The package does not export its package.json; read it next to the resolved entry point (dist/…).
+const PGLITE_ENTRY = createRequire(import.meta.url).resolve('@electric-sql/pglite');
 const PGLITE_VERSION = (
-  JSON.parse(
-    readFileSync(join(dirname(createRequire(import.meta.url).resolve('@electric-sql/pglite')), '..', 'package.json'), 'utf8'),
-  ) as { version: string }
+  JSON.parse(readFileSync(join(dirname(PGLITE_ENTRY), '..', 'package.json'), 'utf8')) as { version: string }
 ).version;
 const DATA_DIR_CACHE = join(tmpdir(), `crosstalk-test-pglite-${PGLITE_VERSION}-datadir.tar`);
 
