@@ -1,0 +1,111 @@
+/** The workloads of the issue, with the defaults that keep a full `npm run bench` near ten minutes. */
+
+export interface Scenario {
+  id: string;
+  title: string;
+  stream: boolean;
+  chunks: number;
+  chunkBytes: number;
+  chunkDelayMs: number;
+  concurrency: number;
+  /** Fixed request count (the window lasts until all are done); undefined: a timed closed-loop window. */
+  requests: number | undefined;
+  warmupSec: number;
+  durationSec: number;
+  /** Concurrency of the warm-up with ordinary streams before a fixed-count window. */
+  warmupConcurrency: number | undefined;
+}
+
+export interface ScenarioOptions {
+  warmupSec: number;
+  durationSec: number;
+  /** Size of the single big stream. */
+  bigBytes: number;
+  bigChunkBytes: number;
+  longStreams: number;
+  longChunks: number;
+  longDelayMs: number;
+}
+
+export const DEFAULT_SCENARIO_OPTIONS: ScenarioOptions = {
+  warmupSec: 1,
+  durationSec: 3,
+  bigBytes: 1024 ** 3,
+  bigChunkBytes: 16 * 1024,
+  longStreams: 1000,
+  longChunks: 100,
+  longDelayMs: 50,
+};
+
+/** `--quick`: one round, shorter windows, the same scenarios. */
+export const QUICK_SCENARIO_OPTIONS: ScenarioOptions = {
+  ...DEFAULT_SCENARIO_OPTIONS,
+  warmupSec: 0.5,
+  durationSec: 2,
+  bigBytes: 256 * 1024 ** 2,
+  longChunks: 60,
+};
+
+/** The gateway's ordinary completion: 100 chunks of ~60 bytes of content. */
+const CHUNKS = 100;
+const CHUNK_BYTES = 60;
+const FIXED_WARMUP_SEC = 0.5;
+const FIXED_WARMUP_CONCURRENCY = 8;
+
+function mib(bytes: number): string {
+  return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
+}
+
+export function buildScenarios(o: ScenarioOptions): Scenario[] {
+  const timed = (id: string, concurrency: number, delay: number, stream = true): Scenario => ({
+    id,
+    title: stream
+      ? `${CHUNKS} chunks × ${CHUNK_BYTES} B, ${delay} ms apart, concurrency ${concurrency}`
+      : `non-streamed JSON (${CHUNKS} × ${CHUNK_BYTES} B of content), concurrency ${concurrency}`,
+    stream,
+    chunks: CHUNKS,
+    chunkBytes: CHUNK_BYTES,
+    chunkDelayMs: delay,
+    concurrency,
+    requests: undefined,
+    warmupSec: o.warmupSec,
+    durationSec: o.durationSec,
+    warmupConcurrency: undefined,
+  });
+  const bigChunks = Math.max(1, Math.round(o.bigBytes / o.bigChunkBytes));
+  return [
+    timed('c1-nodelay', 1, 0),
+    timed('c1-delay5', 1, 5),
+    timed('c64-nodelay', 64, 0),
+    timed('c64-delay5', 64, 5),
+    timed('c512-nodelay', 512, 0),
+    timed('c512-delay5', 512, 5),
+    timed('json-c64', 64, 0, false),
+    {
+      id: 'stream-1gib',
+      title: `one ${mib(bigChunks * o.bigChunkBytes)} stream (${bigChunks} chunks × ${o.bigChunkBytes / 1024} KiB, no delay)`,
+      stream: true,
+      chunks: bigChunks,
+      chunkBytes: o.bigChunkBytes,
+      chunkDelayMs: 0,
+      concurrency: 1,
+      requests: 1,
+      warmupSec: FIXED_WARMUP_SEC,
+      durationSec: 0,
+      warmupConcurrency: FIXED_WARMUP_CONCURRENCY,
+    },
+    {
+      id: 'streams-1000',
+      title: `${o.longStreams} concurrent streams held open (${o.longChunks} chunks × ${CHUNK_BYTES} B, ${o.longDelayMs} ms apart)`,
+      stream: true,
+      chunks: o.longChunks,
+      chunkBytes: CHUNK_BYTES,
+      chunkDelayMs: o.longDelayMs,
+      concurrency: o.longStreams,
+      requests: o.longStreams,
+      warmupSec: FIXED_WARMUP_SEC,
+      durationSec: 0,
+      warmupConcurrency: FIXED_WARMUP_CONCURRENCY,
+    },
+  ];
+}

@@ -1,0 +1,156 @@
+/** Per-run samples → per-scenario medians and ratios to direct and to bare http-proxy. */
+import type { DriverResult } from './protocol.js';
+import type { Scenario } from './scenarios.js';
+import { median, ratio } from './stats.js';
+import type { ConfigName } from './configs.js';
+
+export interface RunSample {
+  round: number;
+  config: ConfigName;
+  driver: DriverResult;
+  /** CPU seconds of the proxy's processes inside the window; NaN for direct. */
+  proxyCpuSec: number;
+  /** CPU seconds of the simulated router inside the window. */
+  upstreamCpuSec: number;
+  /** RSS of the proxy's processes when the window opened, MB (10^6 bytes); NaN for direct. */
+  rssBeforeMb: number;
+  /** Peak RSS inside the window, MB (10^6 bytes); NaN for direct. */
+  peakRssMb: number;
+}
+
+export const METRICS = [
+  'requestsPerSec',
+  'chunksPerSec',
+  'mbPerSec',
+  'ttfcP50',
+  'ttfcP99',
+  'totalP50',
+  'totalP99',
+  'peakRssMb',
+  'rssGrowthMb',
+  'cpuSecPer1k',
+  'cpuSecPerGb',
+  'upstreamCpuSecPer1k',
+] as const;
+export type Metric = (typeof METRICS)[number];
+export type Metrics = Record<Metric, number>;
+
+/** Whether a larger value is better (ratios above 1 are good) or worse. */
+export const HIGHER_IS_BETTER: Record<Metric, boolean> = {
+  requestsPerSec: true,
+  chunksPerSec: true,
+  mbPerSec: true,
+  ttfcP50: false,
+  ttfcP99: false,
+  totalP50: false,
+  totalP99: false,
+  peakRssMb: false,
+  rssGrowthMb: false,
+  cpuSecPer1k: false,
+  cpuSecPerGb: false,
+  upstreamCpuSecPer1k: false,
+};
+
+export function sampleMetrics(s: RunSample): Metrics {
+  const d = s.driver;
+  const per1k = (cpu: number): number => (d.requests > 0 ? (cpu / d.requests) * 1000 : Number.NaN);
+  return {
+    requestsPerSec: d.requestsPerSec,
+    chunksPerSec: d.chunksPerSec > 0 ? d.chunksPerSec : Number.NaN,
+    mbPerSec: d.bytesPerSec / 1e6,
+    ttfcP50: d.ttfcP50,
+    ttfcP99: d.ttfcP99,
+    totalP50: d.totalP50,
+    totalP99: d.totalP99,
+    peakRssMb: s.peakRssMb,
+    rssGrowthMb: s.peakRssMb - s.rssBeforeMb,
+    cpuSecPer1k: per1k(s.proxyCpuSec),
+    cpuSecPerGb: d.bytes > 0 ? s.proxyCpuSec / (d.bytes / 1e9) : Number.NaN,
+    upstreamCpuSecPer1k: per1k(s.upstreamCpuSec),
+  };
+}
+
+export interface ConfigSummary {
+  config: ConfigName;
+  rounds: number;
+  /** Median over rounds of each metric. */
+  median: Metrics;
+  /** median / direct's median (NaN where direct has no value, e.g. proxy CPU). */
+  vsDirect: Metrics;
+  /** median / bare http-proxy's median. */
+  vsBare: Metrics;
+  /** Summed over rounds. */
+  errors: number;
+  incomplete: number;
+  completedInWindows: number;
+  errorSamples: string[];
+  extras: Record<string, unknown>;
+  /** Every run, for anyone who wants the spread behind a median. */
+  samples: SampleRecord[];
+}
+
+export type SampleRecord = Metrics & {
+  round: number;
+  /** Requests in the window (fractional: each by its share inside it). */
+  requestsInWindow: number;
+  /** Requests issued, warm-up and drain included. */
+  sent: number;
+  proxyCpuSec: number;
+  errors: number;
+  incomplete: number;
+};
+
+export interface ScenarioSummary {
+  id: string;
+  title: string;
+  scenario: Scenario;
+  configs: ConfigSummary[];
+  /** Spans the OTLP receiver got while this scenario's sidecar ran, against the requests it was sent. */
+  tracing?: { spansReceived: number; requestsSent: number; exportBytes: number };
+  skipped?: string[];
+}
+
+function mapMetrics(fn: (m: Metric) => number): Metrics {
+  const out = {} as Metrics;
+  for (const m of METRICS) out[m] = fn(m);
+  return out;
+}
+
+export function summarise(
+  samples: readonly RunSample[],
+  extras: Partial<Record<ConfigName, Record<string, unknown>>>,
+): ConfigSummary[] {
+  const names = [...new Set(samples.map((s) => s.config))];
+  const medians = new Map<ConfigName, Metrics>();
+  for (const name of names) {
+    const mine = samples.filter((s) => s.config === name).map(sampleMetrics);
+    medians.set(name, mapMetrics((m) => median(mine.map((x) => x[m]))));
+  }
+  const direct = medians.get('direct');
+  const bare = medians.get('bare');
+  return names.map((name) => {
+    const own = medians.get(name) as Metrics;
+    const mine = samples.filter((s) => s.config === name);
+    return {
+      config: name,
+      rounds: mine.length,
+      median: own,
+      vsDirect: mapMetrics((m) => (direct === undefined ? Number.NaN : ratio(own[m], direct[m]))),
+      vsBare: mapMetrics((m) => (bare === undefined ? Number.NaN : ratio(own[m], bare[m]))),
+      errors: mine.reduce((n, s) => n + s.driver.errors, 0),
+      incomplete: mine.reduce((n, s) => n + s.driver.incomplete, 0),
+      completedInWindows: mine.reduce((n, s) => n + s.driver.completed, 0),
+      errorSamples: [...new Set(mine.flatMap((s) => s.driver.errorSamples))].slice(0, 5),
+      extras: extras[name] ?? {},
+      samples: mine.map((s) => ({
+        round: s.round,
+        ...sampleMetrics(s),
+        requestsInWindow: s.driver.requests,
+        sent: s.driver.sent,
+        proxyCpuSec: s.proxyCpuSec,
+        errors: s.driver.errors,
+        incomplete: s.driver.incomplete,
+      })),
+    };
+  });
+}

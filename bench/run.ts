@@ -1,0 +1,505 @@
+/**
+ * `npm run bench`: what the sidecar costs, measured against the alternatives on loopback, in one run.
+ *
+ *   npm run bench                       # all scenarios, 3 interleaved rounds (~10 min)
+ *   npm run bench -- --quick            # 1 round, shorter windows, 256 MiB big stream (~2-3 min)
+ *   npm run bench -- --only c64         # scenarios whose id starts with c64 (comma-separated list)
+ *   npm run bench -- --configs bare,sidecar --rounds 5 --duration 5 --cpu-prof --no-build --no-audit
+ *
+ * Processes: the simulated router (upstream), an OTLP receiver, each proxy, and the load generator
+ * (bench/driver.ts) all run as separate processes; this runner only orchestrates and reads /proc. Proxies start
+ * fresh for every scenario; within a scenario the configurations take turns round by round, in a rotating order,
+ * and every figure reported is the median over rounds. See bench/README.md for how to read the output.
+ */
+import { fork, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem } from 'node:os';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CONFIG_LABELS, CONFIG_NAMES, DEFAULT_CONFIGS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
+import { formatSelfTime, selfTimeByOwner, topSelfTime } from './lib/cpu-profile.js';
+import { checkGoals, type AuditMeasure } from './lib/goals.js';
+import { findExecutable, readyLine, spawnChild, type Child } from './lib/processes.js';
+import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
+import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
+import { goalsTable, scenarioTable } from './lib/report.js';
+import {
+  buildScenarios,
+  DEFAULT_SCENARIO_OPTIONS,
+  QUICK_SCENARIO_OPTIONS,
+  type Scenario,
+  type ScenarioOptions,
+} from './lib/scenarios.js';
+import { summarise, type RunSample, type ScenarioSummary } from './lib/summary.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
+const DEFAULT_ROUNDS = 3;
+/** Lets sockets close and the proxies' GC settle between two runs. */
+const PAUSE_BETWEEN_RUNS_MS = 300;
+const KB_TO_MB = 1024 / 1e6;
+const AUDIT_ROWS = 1_000_000;
+
+const log = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+// ---------- options ----------
+
+const { values: flags } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    rounds: { type: 'string' },
+    warmup: { type: 'string' },
+    duration: { type: 'string' },
+    only: { type: 'string' },
+    configs: { type: 'string' },
+    'big-mib': { type: 'string' },
+    'cpu-prof': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    'no-audit': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+
+if (flags.help) {
+  console.log(`usage: npm run bench -- [options]
+  --quick              1 round, 0.5 s warm-up + 2 s windows, 256 MiB big stream
+  --rounds <n>         interleaved rounds per scenario (default ${DEFAULT_ROUNDS}; --quick: 1)
+  --warmup <s>         unmeasured seconds before each timed window (default ${DEFAULT_SCENARIO_OPTIONS.warmupSec})
+  --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec})
+  --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit
+  --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
+                       direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none)
+  --big-mib <n>        size of the single big stream in MiB (default 1024; --quick: 256)
+  --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
+  --no-build           use dist/ as it is (default: npm run build first)
+  --no-audit           skip the audit section even when bench/audit-bench.ts exists
+  --out <file>         JSON output (default bench/results/latest.json)`);
+  process.exit(0);
+}
+
+function positive(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
+  return n;
+}
+
+const base: ScenarioOptions = flags.quick ? QUICK_SCENARIO_OPTIONS : DEFAULT_SCENARIO_OPTIONS;
+const scenarioOptions: ScenarioOptions = {
+  ...base,
+  warmupSec: positive(flags.warmup, 'warmup', base.warmupSec),
+  durationSec: positive(flags.duration, 'duration', base.durationSec),
+  bigBytes: positive(flags['big-mib'], 'big-mib', base.bigBytes / 1024 ** 2) * 1024 ** 2,
+};
+const rounds = Math.round(positive(flags.rounds, 'rounds', flags.quick ? 1 : DEFAULT_ROUNDS));
+const wanted = flags.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
+const scenarios = buildScenarios(scenarioOptions).filter(
+  (s) => wanted === undefined || wanted.some((w) => s.id === w || s.id.startsWith(w)),
+);
+/** The audit section runs with every scenario, or when `--only` names it. */
+const auditWanted = !flags['no-audit'] && (wanted === undefined || wanted.includes('audit'));
+if (scenarios.length === 0 && !auditWanted) throw new Error(`--only ${flags.only ?? ''} matches no scenario`);
+const requestedConfigs = (flags.configs?.split(',').map((s) => s.trim()) ?? [...DEFAULT_CONFIGS]) as ConfigName[];
+for (const name of requestedConfigs) {
+  if (!CONFIG_NAMES.includes(name)) throw new Error(`--configs: unknown configuration ${JSON.stringify(name)}`);
+}
+const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
+
+// ---------- process bookkeeping ----------
+
+const children = new Set<{ stop(): Promise<void> }>();
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`\n${signal}: stopping the bench's processes`);
+    void Promise.allSettled([...children].map((c) => c.stop())).then(() => process.exit(130));
+  });
+}
+
+function track<T extends { stop(): Promise<void> }>(child: T): T {
+  children.add(child);
+  return child;
+}
+
+async function stopTracked(child: { stop(): Promise<void> }): Promise<void> {
+  await child.stop();
+  children.delete(child);
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+// ---------- helpers run once ----------
+
+function build(): void {
+  log('building the sidecar (npm run build) …');
+  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: ['ignore', 2, 2] });
+  if (result.status !== 0) {
+    throw new Error('npm run build failed; fix the build or rerun with --no-build to measure dist/ as it is');
+  }
+}
+
+function gitDescribe(): { commit: string; dirty: boolean } | undefined {
+  try {
+    const commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    const status = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' });
+    return { commit, dirty: status.trim() !== '' };
+  } catch {
+    return undefined;
+  }
+}
+
+function nginxVersion(): string | undefined {
+  const binary = findExecutable('nginx');
+  if (binary === undefined) return undefined;
+  const out = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return (out.stderr || out.stdout).trim();
+}
+
+interface ReceiverStats {
+  exports: number;
+  bytes: number;
+  spans: number;
+}
+
+async function receiverStats(url: string): Promise<ReceiverStats> {
+  const res = await fetch(`${url}/stats`);
+  return (await res.json()) as ReceiverStats;
+}
+
+// ---------- one run: one configuration, one round of one scenario ----------
+
+function runOne(
+  scenario: Scenario,
+  config: RunningConfig,
+  round: number,
+  simPid: number,
+  headerSets: HeaderSet[],
+): Promise<RunSample> {
+  const driverConfig: DriverConfig = {
+    origin: config.origin,
+    path: '/v1/chat/completions',
+    concurrency: scenario.concurrency,
+    warmupSec: scenario.warmupSec,
+    durationSec: scenario.durationSec,
+    requests: scenario.requests,
+    warmupConcurrency: scenario.warmupConcurrency,
+    stream: scenario.stream,
+    chunks: scenario.chunks,
+    chunkDelayMs: scenario.chunkDelayMs,
+    chunkBytes: scenario.chunkBytes,
+    headerSets,
+    requestIdPrefix: `bench-${scenario.id}-${config.name}-r${round}`,
+  };
+  return new Promise((resolvePromise, reject) => {
+    const driver = fork(join(ROOT, 'bench', 'driver.ts'), [JSON.stringify(driverConfig)], {
+      cwd: ROOT,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    });
+    const handle = track({
+      stop: async () => {
+        if (driver.exitCode === null) driver.kill('SIGKILL');
+      },
+    });
+    const pids = config.pids();
+    const hasProxy = pids.length > 0;
+    const probe = new PeakRssProbe(pids);
+    let before = { cpuSec: Number.NaN, rssKb: Number.NaN };
+    let after = { cpuSec: Number.NaN, rssKb: Number.NaN };
+    let peakKb = Number.NaN;
+    let upstreamBefore = Number.NaN;
+    let upstreamAfter = Number.NaN;
+    let result: DriverResult | undefined;
+    let failure: string | undefined;
+    driver.on('message', (message: DriverMessage) => {
+      switch (message.type) {
+        case 'window-open':
+          before = snapshot(pids);
+          upstreamBefore = cpuSeconds(simPid);
+          if (hasProxy) probe.start();
+          break;
+        case 'window-close':
+          after = snapshot(pids);
+          upstreamAfter = cpuSeconds(simPid);
+          if (hasProxy) peakKb = probe.stop();
+          break;
+        case 'result':
+          result = message.result;
+          break;
+        case 'fatal':
+          failure = message.message;
+          break;
+      }
+    });
+    driver.once('exit', (code) => {
+      children.delete(handle);
+      if (result === undefined) {
+        reject(new Error(`driver for ${scenario.id}/${config.name} failed (exit ${code}): ${failure ?? 'no result'}`));
+        return;
+      }
+      resolvePromise({
+        round,
+        config: config.name,
+        driver: result,
+        proxyCpuSec: hasProxy ? after.cpuSec - before.cpuSec : Number.NaN,
+        upstreamCpuSec: upstreamAfter - upstreamBefore,
+        rssBeforeMb: hasProxy ? before.rssKb * KB_TO_MB : Number.NaN,
+        peakRssMb: hasProxy ? peakKb * KB_TO_MB : Number.NaN,
+      });
+    });
+  });
+}
+
+function progress(scenario: Scenario, round: number, sample: RunSample): void {
+  const d = sample.driver;
+  const cpu = !Number.isFinite(sample.proxyCpuSec)
+    ? ''
+    : scenario.requests === 1
+      ? ` cpu ${(sample.proxyCpuSec / (d.bytes / 1e9)).toFixed(2)} s/GB`
+      : ` cpu ${((sample.proxyCpuSec / d.requests) * 1000).toFixed(3)} s/1k`;
+  const rss = Number.isFinite(sample.peakRssMb)
+    ? ` rss ${sample.peakRssMb.toFixed(0)} MB (+${(sample.peakRssMb - sample.rssBeforeMb).toFixed(1)})`
+    : '';
+  const bad = d.errors + d.incomplete > 0 ? ` ERRORS ${d.errors} incomplete ${d.incomplete}: ${d.errorSamples[0] ?? ''}` : '';
+  log(
+    `  [${scenario.id} r${round + 1}/${rounds}] ${CONFIG_LABELS[sample.config].padEnd(15)} ` +
+      `${d.requestsPerSec.toFixed(1).padStart(8)} req/s  ${(d.bytesPerSec / 1e6).toFixed(1).padStart(7)} MB/s  ` +
+      `ttfc p50 ${d.ttfcP50.toFixed(2)} ms  total p99 ${d.totalP99.toFixed(1)} ms${cpu}${rss}${bad}`,
+  );
+}
+
+// ---------- a scenario: fresh proxies, interleaved rounds ----------
+
+async function runScenario(
+  scenario: Scenario,
+  env: ConfigEnv,
+  simPid: number,
+  headerSets: HeaderSet[],
+): Promise<ScenarioSummary> {
+  log(`\n${scenario.id}: ${scenario.title}`);
+  const skipped: string[] = [];
+  const running: RunningConfig[] = [];
+  for (const name of requestedConfigs) {
+    const unavailable = configUnavailable(name);
+    if (unavailable !== undefined) {
+      skipped.push(`${CONFIG_LABELS[name]}: ${unavailable}`);
+      continue;
+    }
+    try {
+      running.push(track(await startConfig(name, env)));
+    } catch (err) {
+      skipped.push(`${CONFIG_LABELS[name]}: failed to start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      log(`  ${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const receiverBefore = await receiverStats(env.receiverUrl);
+  const samples: RunSample[] = [];
+  const extras: Partial<Record<ConfigName, Record<string, unknown>>> = {};
+  try {
+    for (let round = 0; round < rounds && !interrupted; round++) {
+      // Rotate the order every round so no configuration always runs first (or right after the heaviest one).
+      const order = running.map((_, i) => running[(i + round) % running.length] as RunningConfig);
+      for (const config of order) {
+        const sample = await runOne(scenario, config, round, simPid, headerSets);
+        samples.push(sample);
+        progress(scenario, round, sample);
+        await sleep(PAUSE_BETWEEN_RUNS_MS);
+      }
+    }
+  } finally {
+    for (const config of running) extras[config.name] = await config.extras();
+    // Stopping the sidecar flushes its span queue, so the receiver's count below is complete.
+    for (const config of running) await stopTracked(config);
+  }
+  const receiverAfter = await receiverStats(env.receiverUrl);
+  const summary: ScenarioSummary = {
+    id: scenario.id,
+    title: scenario.title,
+    scenario,
+    configs: summarise(samples, extras),
+  };
+  if (running.some((c) => c.name === 'sidecar')) {
+    summary.tracing = {
+      spansReceived: receiverAfter.spans - receiverBefore.spans,
+      requestsSent: samples.filter((s) => s.config === 'sidecar').reduce((n, s) => n + s.driver.sent, 0),
+      exportBytes: receiverAfter.bytes - receiverBefore.bytes,
+    };
+  }
+  if (skipped.length > 0) summary.skipped = skipped;
+  return summary;
+}
+
+// ---------- the audit section (another engineer's bench/audit-bench.ts) ----------
+
+interface AuditSection {
+  status: 'ran' | 'absent' | 'skipped' | 'failed';
+  note: string;
+  result?: unknown;
+  measure?: AuditMeasure;
+}
+
+/** Seconds for "all checks" from whatever runAuditBench returns (its shape is that module's to define). */
+function auditSeconds(result: unknown): number | undefined {
+  if (typeof result !== 'object' || result === null) return undefined;
+  const r = result as Record<string, unknown>;
+  for (const key of ['medianSeconds', 'checksSeconds', 'totalSeconds', 'seconds']) {
+    if (typeof r[key] === 'number') return r[key];
+  }
+  for (const key of ['medianMs', 'checksMs', 'totalMs', 'elapsedMs', 'durationMs']) {
+    if (typeof r[key] === 'number') return (r[key] as number) / 1000;
+  }
+  return undefined;
+}
+
+async function runAuditSection(): Promise<AuditSection> {
+  const file = join(ROOT, 'bench', 'audit-bench.ts');
+  if (!auditWanted) return { status: 'skipped', note: flags['no-audit'] ? '--no-audit' : 'not in --only' };
+  if (!existsSync(file)) {
+    return { status: 'absent', note: 'bench/audit-bench.ts not present yet: audit target not measured' };
+  }
+  log('\naudit: runAuditBench on 1,000,000 sessions rows …');
+  try {
+    const mod = (await import(pathToFileURL(file).href)) as {
+      runAuditBench?: (opts: Record<string, unknown>) => Promise<unknown>;
+    };
+    if (typeof mod.runAuditBench !== 'function') {
+      return { status: 'failed', note: 'bench/audit-bench.ts does not export runAuditBench' };
+    }
+    // Median over runs of the whole audit (connect, detect, every check) on a scratch database at DATABASE_URL.
+    const result = await mod.runAuditBench({ rows: AUDIT_ROWS, runs: flags.quick ? 3 : 5, log });
+    const seconds = auditSeconds(result);
+    const rows =
+      typeof result === 'object' && result !== null && typeof (result as { rows?: unknown }).rows === 'number'
+        ? ((result as { rows: number }).rows)
+        : AUDIT_ROWS;
+    return {
+      status: 'ran',
+      note: seconds === undefined ? 'runAuditBench returned no checks time the runner recognises' : 'ok',
+      result,
+      ...(seconds === undefined ? {} : { measure: { seconds, rows } }),
+    };
+  } catch (err) {
+    return { status: 'failed', note: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+// ---------- --cpu-prof ----------
+
+/** The main thread's profile of each process directory written by this run (the largest file in it). */
+function reportProfiles(dir: string, before: ReadonlySet<string>): void {
+  const fresh = readdirSync(dir).filter((d) => !before.has(d));
+  for (const sub of fresh) {
+    const files = readdirSync(join(dir, sub))
+      .filter((f) => f.endsWith('.cpuprofile'))
+      .map((f) => ({ f, size: statSync(join(dir, sub, f)).size }))
+      .sort((a, b) => b.size - a.size);
+    const main = files[0];
+    if (main === undefined) continue;
+    const path = join(dir, sub, main.f);
+    log(`\nself time in ${relative(ROOT, path)} (start-up included), by package / file:`);
+    for (const line of formatSelfTime(selfTimeByOwner(path))) log(`  ${line}`);
+    log('  top functions:');
+    for (const line of formatSelfTime(topSelfTime(path, 15))) log(`  ${line}`);
+  }
+  if (fresh.length > 0) log(`\nprofiles in ${relative(ROOT, dir)}/ (not committed)`);
+}
+
+// ---------- main ----------
+
+function jsonSafe(_key: string, value: unknown): unknown {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const needsDist = scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'));
+  if (needsDist && !flags['no-build']) build();
+  if (needsDist && !existsSync(join(ROOT, 'dist', 'cli.js'))) {
+    throw new Error('dist/cli.js is missing: run npm run build');
+  }
+  const cpuProfDir = flags['cpu-prof'] ? PROFILES_DIR : undefined;
+  if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
+  const profilesBefore = new Set(cpuProfDir === undefined ? [] : readdirSync(cpuProfDir));
+
+  const sim: Child = track(spawnChild('sim', process.execPath, ['--import', 'tsx', 'bench/lib/sim-server.ts', '0'], { cwd: ROOT }));
+  const receiver: Child = track(
+    spawnChild('otlp-receiver', process.execPath, ['--import', 'tsx', 'bench/lib/otlp-receiver.ts', '0'], { cwd: ROOT }),
+  );
+  const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[] }>(sim);
+  const receiverReady = await readyLine<{ url: string }>(receiver);
+  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir };
+  log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
+
+  const summaries: ScenarioSummary[] = [];
+  try {
+    for (const scenario of scenarios) {
+      if (interrupted) break;
+      summaries.push(await runScenario(scenario, env, sim.pid, simReady.headerSets));
+    }
+  } finally {
+    await stopTracked(sim);
+    await stopTracked(receiver);
+  }
+
+  const audit = await runAuditSection();
+  const goals = checkGoals(summaries, audit.measure);
+  const elapsedSec = (Date.now() - started) / 1000;
+
+  const lines: string[] = [];
+  lines.push(
+    `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
+      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows; ratios are median ÷ median`,
+  );
+  for (const s of summaries) lines.push('', ...scenarioTable(s));
+  lines.push('', `── audit: ${audit.status}${audit.measure ? ` — all checks ${audit.measure.seconds.toFixed(2)} s` : ''} (${audit.note})`);
+  lines.push('', ...goalsTable(goals), '', `elapsed ${elapsedSec.toFixed(0)} s; JSON: ${relative(ROOT, outFile)}`);
+  console.log(lines.join('\n'));
+
+  const report = {
+    generatedAt: new Date().toISOString(),
+    elapsedSec,
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model,
+      totalMemGb: Math.round(totalmem() / 1024 ** 3),
+      kernel: release(),
+      node: process.version,
+      nginx: nginxVersion() ?? null,
+    },
+    source: gitDescribe() ?? null,
+    options: { rounds, quick: flags.quick, ...scenarioOptions, configs: requestedConfigs, cpuProf: flags['cpu-prof'] },
+    units: {
+      requestsPerSec: 'requests per second (each request counted by its share inside the window)',
+      chunksPerSec: 'SSE events received per second',
+      mbPerSec: 'MB (10^6 bytes) of response body per second',
+      ttfcP50: 'ms, request sent → first body byte',
+      totalP50: 'ms, request sent → end of body',
+      peakRssMb: 'MB (10^6 bytes), peak RSS of the proxy processes inside the window',
+      rssGrowthMb: 'MB, peak RSS inside the window − RSS when it opened',
+      cpuSecPer1k: 'CPU seconds (user+sys) of the proxy processes per 1,000 requests',
+      cpuSecPerGb: 'CPU seconds of the proxy processes per GB (10^9 bytes) of response body',
+      upstreamCpuSecPer1k: 'CPU seconds of the simulated router per 1,000 requests',
+      vsDirect: 'median ÷ direct median',
+      vsBare: 'median ÷ bare http-proxy median',
+    },
+    scenarios: summaries,
+    audit,
+    goals,
+  };
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(report, jsonSafe, 2)}\n`);
+
+  if (cpuProfDir !== undefined) reportProfiles(cpuProfDir, profilesBefore);
+}
+
+main().catch(async (err: unknown) => {
+  log(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  await Promise.allSettled([...children].map((c) => c.stop()));
+  process.exit(1);
+});
