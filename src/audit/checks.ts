@@ -252,7 +252,7 @@ LIMIT $1`,
       rowsFound: total,
       sample: rows.map((r) => ({
         id: String(r.api_key_id),
-        detail: `${count(r.active_sessions)} active sessions: ${r.session_ids.join(', ')}`,
+        detail: `api key with ${count(r.active_sessions)} active sessions: ${r.session_ids.join(', ')}`,
       })),
     };
   },
@@ -571,7 +571,9 @@ LIMIT $4`,
       rowsFound: total,
       sample: rows.map((r) => ({
         id: String(r.api_key_id),
-        detail: `${count(r.peak_sessions)} sessions within ${ctx.churnMinutes} min up to ${r.peak_at} UTC`,
+        detail:
+          `api key opened ${count(r.peak_sessions)} sessions within ${ctx.churnMinutes} min ` +
+          `up to ${r.peak_at} UTC`,
       })),
     };
   },

@@ -23,7 +23,7 @@ export interface TestDatabase {
 /** The real server when `DATABASE_URL` is set (CI and this machine: postgres://postgres@127.0.0.1:5432/test). */
 export const SERVER_URL = process.env.DATABASE_URL;
 
-/** The reason to skip a scenario PGlite cannot play, or `false` on a real server (for `it.skipIf`). */
+/** True without `DATABASE_URL`: tests then run on embedded PGlite (use with `it.skipIf` and a reason). */
 export const ON_EMBEDDED = SERVER_URL === undefined || SERVER_URL === '';
 
 function withDatabase(url: string, database: string): string {
