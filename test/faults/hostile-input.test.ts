@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import net from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startProxy, startUpstream } from '../helpers/proxy-harness.js';
+import { rawExchange, untilJsonBody } from '../helpers/raw-client.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -89,18 +89,7 @@ describe('hostile input: nothing crashes, every byte still passes through unchan
   it('a non-ASCII session id (raw bytes on the wire) is forwarded and crashes nothing', async () => {
     const upstream = await startUpstream((req, res) => res.end(JSON.stringify({ len: Buffer.byteLength(String(req.headers.session_id), 'latin1') })));
     const { url, adminUrl } = await startProxy(upstream.url);
-    const { port } = new URL(url);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), '127.0.0.1');
-      let data = '';
-      socket.on('data', (c) => {
-        data += c.toString();
-        if (data.endsWith('}')) socket.end();
-      });
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-      socket.write(Buffer.concat([Buffer.from('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\nsession_id: '), Buffer.from('sezení-🐎', 'utf8'), Buffer.from('\r\n\r\n{}')]));
-    });
+    const raw = await rawExchange(url, Buffer.concat([Buffer.from('POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-length: 2\r\nsession_id: '), Buffer.from('sezení-🐎', 'utf8'), Buffer.from('\r\n\r\n{}')]), untilJsonBody);
     expect(raw).toMatch(/^HTTP\/1\.1 200/);
     expect(raw).toContain(`{"len":${Buffer.byteLength('sezení-🐎', 'utf8')}}`);
     expect((await request(`${adminUrl}/healthz`)).statusCode).toBe(200);
@@ -109,18 +98,7 @@ describe('hostile input: nothing crashes, every byte still passes through unchan
   it('hop-by-hop and odd request headers from a client do not break forwarding', async () => {
     const upstream = await startUpstream((req, res) => res.end(JSON.stringify({ upgrade: req.headers.upgrade ?? null, ka: req.headers['keep-alive'] ?? null })));
     const { url } = await startProxy(upstream.url);
-    const { port } = new URL(url);
-    const raw = await new Promise<string>((resolve, reject) => {
-      const socket = net.connect(Number(port), '127.0.0.1');
-      let data = '';
-      socket.on('data', (c) => {
-        data += c.toString();
-        if (data.endsWith('}')) socket.end();
-      });
-      socket.on('end', () => resolve(data));
-      socket.on('error', reject);
-      socket.write('GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close, keep-alive\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n\r\n');
-    });
+    const raw = await rawExchange(url, 'GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close, keep-alive\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\nProxy-Connection: keep-alive\r\n\r\n', untilJsonBody);
     expect(raw).toMatch(/^HTTP\/1\.1 200/);
     expect(raw).toContain('{"upgrade":null,"ka":null}');
   });

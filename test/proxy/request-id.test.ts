@@ -1,27 +1,11 @@
-import net from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { CROSSTALK_REQUEST_ID, CROSSTALK_REQUEST_ID_ECHO, CROSSTALK_REQUEST_ID_REJECTED } from '../../src/telemetry/attributes.js';
 import { decideRequestId } from '../../src/proxy/request-id.js';
 import { startProxy, startUpstream, waitForSpan } from '../helpers/proxy-harness.js';
+import { rawExchange, untilHead } from '../helpers/raw-client.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** Sends raw request bytes (what fetch/undici refuse to produce) and returns the raw response head. */
-function rawRequest(url: string, head: Buffer): Promise<string> {
-  const { port } = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = net.connect(Number(port), '127.0.0.1');
-    let data = '';
-    socket.on('data', (c) => {
-      data += c.toString('latin1');
-      if (data.includes('\r\n\r\n')) socket.end();
-    });
-    socket.on('end', () => resolve(data));
-    socket.on('error', reject);
-    socket.write(head);
-  });
-}
 
 async function echoingUpstream() {
   return startUpstream((req, res) => {
@@ -83,7 +67,7 @@ describe('request id', () => {
       Buffer.from('žádost-ü-🐎', 'utf8'),
       Buffer.from('\r\n\r\n'),
     ]);
-    const response = await rawRequest(url, head);
+    const response = await rawExchange(url, head, untilHead);
     expect(response).toMatch(/^HTTP\/1\.1 200/);
     const echoed = /x-request-id: ([^\r\n]*)/i.exec(response)?.[1];
     expect(echoed).toMatch(UUID);
@@ -96,7 +80,7 @@ describe('request id', () => {
     const upstream = await echoingUpstream();
     const { url } = await startProxy(upstream.url);
     // "x-request-id: ok\r\nx-injected: 1" is two header lines on the wire; a bare CR is rejected by the parser.
-    const bareCr = await rawRequest(url, Buffer.from('GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: a\rb\r\n\r\n'));
+    const bareCr = await rawExchange(url, Buffer.from('GET /v1/models HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Request-Id: a\rb\r\n\r\n'), untilHead);
     expect(bareCr).toMatch(/^HTTP\/1\.1 400/);
     expect(upstream.requests).toHaveLength(0);
   });
