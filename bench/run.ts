@@ -60,6 +60,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-audit': { type: 'boolean', default: false },
+    'sidecar-cli': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -78,6 +79,7 @@ if (flags.help) {
   --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
+  --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
   --out <file>         JSON output (default bench/results/latest.json)`);
   process.exit(0);
 }
@@ -109,6 +111,7 @@ for (const name of requestedConfigs) {
   if (!CONFIG_NAMES.includes(name)) throw new Error(`--configs: unknown configuration ${JSON.stringify(name)}`);
 }
 const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
+const sidecarCli = resolve(ROOT, flags['sidecar-cli'] ?? join('dist', 'cli.js'));
 
 // ---------- process bookkeeping ----------
 
@@ -419,10 +422,8 @@ function jsonSafe(_key: string, value: unknown): unknown {
 async function main(): Promise<void> {
   const started = Date.now();
   const needsDist = scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'));
-  if (needsDist && !flags['no-build']) build();
-  if (needsDist && !existsSync(join(ROOT, 'dist', 'cli.js'))) {
-    throw new Error('dist/cli.js is missing: run npm run build');
-  }
+  if (needsDist && !flags['no-build'] && flags['sidecar-cli'] === undefined) build();
+  if (needsDist && !existsSync(sidecarCli)) throw new Error(`${sidecarCli} is missing: run npm run build`);
   const cpuProfDir = flags['cpu-prof'] ? PROFILES_DIR : undefined;
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
   const profilesBefore = new Set(cpuProfDir === undefined ? [] : readdirSync(cpuProfDir));
@@ -433,7 +434,7 @@ async function main(): Promise<void> {
   );
   const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[] }>(sim);
   const receiverReady = await readyLine<{ url: string }>(receiver);
-  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir };
+  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli };
   log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
 
   const summaries: ScenarioSummary[] = [];
@@ -473,7 +474,14 @@ async function main(): Promise<void> {
       nginx: nginxVersion() ?? null,
     },
     source: gitDescribe() ?? null,
-    options: { rounds, quick: flags.quick, ...scenarioOptions, configs: requestedConfigs, cpuProf: flags['cpu-prof'] },
+    options: {
+      rounds,
+      quick: flags.quick,
+      ...scenarioOptions,
+      configs: requestedConfigs,
+      cpuProf: flags['cpu-prof'],
+      sidecarCli: relative(ROOT, sidecarCli),
+    },
     units: {
       requestsPerSec: 'requests per second (each request counted by its share inside the window)',
       chunksPerSec: 'SSE events received per second',

@@ -29,6 +29,8 @@ export interface ConfigEnv {
   receiverUrl: string;
   /** When set, node proxies run with `--cpu-prof` and write their profiles here. */
   cpuProfDir: string | undefined;
+  /** The sidecar's entry point (default dist/cli.js): point it at another build to A/B a change. */
+  sidecarCli: string;
 }
 
 export interface RunningConfig {
@@ -109,7 +111,7 @@ async function startSidecar(env: ConfigEnv, name: 'sidecar' | 'sidecar-notrace',
     env,
     name,
     [
-      'dist/cli.js',
+      env.sidecarCli,
       'proxy',
       '--upstream',
       env.simUrl,
