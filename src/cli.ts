@@ -4,6 +4,7 @@ import { ConfigError } from './errors.js';
 import { VERSION } from './version.js';
 import { registerProxyCommand } from './proxy/command.js';
 import { registerSimulateRouterCommand } from './simulator/command.js';
+import { registerProbeCommand } from './probe/command.js';
 
 /**
  * The `crosstalk` CLI: each part registers its own subcommand; nothing imports this module.
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerProxyCommand(program);
   registerSimulateRouterCommand(program);
+  registerProbeCommand(program);
   return program;
 }
 
