@@ -5,6 +5,7 @@ import { VERSION } from './version.js';
 import { registerProxyCommand } from './proxy/command.js';
 import { registerSimulateRouterCommand } from './simulator/command.js';
 import { registerProbeCommand } from './probe/command.js';
+import { registerDemoCommand } from './demo/command.js';
 
 /**
  * The `crosstalk` CLI: each part registers its own subcommand; nothing imports this module.
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerProxyCommand(program);
   registerSimulateRouterCommand(program);
   registerProbeCommand(program);
+  registerDemoCommand(program);
   return program;
 }
 
