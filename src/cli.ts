@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from './errors.js';
 import { VERSION } from './version.js';
 import { registerProxyCommand } from './proxy/command.js';
+import { registerAuditCommand } from './audit/command.js';
 import { registerSimulateRouterCommand } from './simulator/command.js';
 import { registerProbeCommand } from './probe/command.js';
 import { registerDemoCommand } from './demo/command.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerProxyCommand(program);
+  registerAuditCommand(program);
   registerSimulateRouterCommand(program);
   registerProbeCommand(program);
   registerDemoCommand(program);
