@@ -17,9 +17,15 @@ export type TracesExporterKind = 'otlp' | 'console' | 'none';
 
 export interface Telemetry {
   tracer: Tracer;
-  /** Flushes pending spans and stops the SDK. Safe to call twice. */
+  /**
+   * Flushes pending spans and stops the SDK, waiting at most `DEFAULT_FLUSH_TIMEOUT_MS`: a one-shot job
+   * (audit, probe) must not hang on its way out because no collector is listening. Safe to call twice.
+   */
   shutdown(): Promise<void>;
 }
+
+/** How long shutdown waits for the last spans to reach the collector. */
+export const DEFAULT_FLUSH_TIMEOUT_MS = 3_000;
 
 export interface TelemetryOptions {
   /** Defaults to `OTEL_SERVICE_NAME`, then `crosstalk-sidecar`. */
@@ -29,6 +35,8 @@ export interface TelemetryOptions {
   /** Extra processors (tests pass an in-memory one). */
   spanProcessors?: SpanProcessor[];
   env?: NodeJS.ProcessEnv;
+  /** Overrides {@link DEFAULT_FLUSH_TIMEOUT_MS}. */
+  flushTimeoutMs?: number;
 }
 
 /**
@@ -101,8 +109,20 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   });
   sdk.start();
   let stopped: Promise<void> | undefined;
+  const shutdownBounded = async (): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), options.flushTimeoutMs ?? DEFAULT_FLUSH_TIMEOUT_MS);
+      timer.unref();
+    });
+    const result = await Promise.race([sdk.shutdown().then(() => 'done' as const, () => 'failed' as const), timeout]);
+    clearTimeout(timer);
+    if (result !== 'done') {
+      console.error(`crosstalk: telemetry: some spans were not exported (${result === 'timeout' ? 'collector did not answer in time' : 'export failed'})`);
+    }
+  };
   return {
     tracer: trace.getTracer(TRACER_NAME, VERSION),
-    shutdown: () => (stopped ??= sdk.shutdown().catch(() => undefined)),
+    shutdown: () => (stopped ??= shutdownBounded()),
   };
 }
