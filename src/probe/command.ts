@@ -84,7 +84,7 @@ export function registerProbeCommand(program: Command): void {
     .option('--expect-echo', `the upstream repeats the prompt's nonce: an answer without it is crosstalk (env ${PROBE_ENV.expectEcho})`)
     .option('--format <format>', `text or json (default text; env ${PROBE_ENV.format})`)
     .option('--sidecar-admin <url>', `join the sidecar's GET /incidents to the probe's requests (env ${PROBE_ENV.sidecarAdmin})`)
-    .option('--timeout <dur>', `per request, to headers and between chunks (default ${DEFAULT_TIMEOUT_MS / 1000}s; env ${PROBE_ENV.timeout})`)
+    .option('--timeout <dur>', `limit per request, from sending it to its last byte (default ${DEFAULT_TIMEOUT_MS / 1000}s; env ${PROBE_ENV.timeout})`)
     .option('--max-tokens <n>', `max_tokens of each request (default ${DEFAULT_MAX_TOKENS}; env ${PROBE_ENV.maxTokens})`)
     .option('--model-alias <a=b>', `treat response model a as b, repeatable (env ${PROBE_ENV.modelAliases})`, collect)
     .option('--no-progress', 'no progress bar or progress lines on stderr')

@@ -97,6 +97,7 @@ export interface ProbeConfig {
   format: ProbeFormat;
   /** The sidecar's admin base URL, for `GET /incidents`. */
   sidecarAdmin: URL | undefined;
+  /** Limit per request, from sending it to its last byte (a timed-out request counts as failed). */
   timeoutMs: number;
   maxTokens: number;
   modelAliases: Record<string, string>;
