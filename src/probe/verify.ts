@@ -12,16 +12,9 @@ import {
   type ResponseHeaders,
   type SseEvent,
 } from '../inspect/index.js';
-import { HEADER_REQUEST_ID } from '../telemetry/attributes.js';
+import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../telemetry/attributes.js';
 import type { EchoSource, FindingReason, ProbeFinding, RequestIdEcho } from './model.js';
 import { nonceIndexes, probeRequestId } from './plan.js';
-
-/**
- * A sidecar answers the caller with its own `x-request-id`, whatever the upstream echoed; it states the upstream's
- * echo (`match` / `missing` / `mismatch`, as in the span attribute `crosstalk.request_id_echo`) in this header.
- * When present it is the echo that counts: the fix under test is the upstream's.
- */
-export const HEADER_UPSTREAM_ECHO = 'x-crosstalk-request-id-echo';
 
 /** Answer text kept per request for the nonce checks (nonces sit at the start of an answer). */
 export const MAX_ANSWER_CHARS = 64 * 1024;
@@ -109,7 +102,7 @@ export class RequestCheck {
 
   /** Header names in lower case, as undici gives them. */
   onResponseHeaders(headers: ResponseHeaders): void {
-    const upstreamEcho = headerText(headers[HEADER_UPSTREAM_ECHO])?.trim().toLowerCase();
+    const upstreamEcho = headerText(headers[HEADER_REQUEST_ID_ECHO])?.trim().toLowerCase();
     if (upstreamEcho === 'match' || upstreamEcho === 'missing' || upstreamEcho === 'mismatch') {
       this.echoSource = 'sidecar';
       const view: ResponseHeaders = { ...headers };

@@ -38,6 +38,7 @@ import {
   HEADER_API_KEY_ID,
   HEADER_MODEL_ID,
   HEADER_REQUEST_ID,
+  HEADER_REQUEST_ID_ECHO,
   HEADER_SESSION_ID,
   HEADER_X_SESSION_ID,
   type RequestIdEcho,
@@ -188,7 +189,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
         const echo = headers[HEADER_REQUEST_ID];
         state.upstreamRequestIdEcho = Array.isArray(echo) ? echo[0] : (echo as string | undefined);
         // A copy: the inspector still needs the upstream's own headers (its echo) after this.
-        return { ...headers, [HEADER_REQUEST_ID]: state.requestId };
+        return { ...headers, [HEADER_REQUEST_ID]: state.requestId, [HEADER_REQUEST_ID_ECHO]: requestIdEcho(state) };
       },
       onResponse: (request, reply, res) => {
         const state = request[kRequestState];

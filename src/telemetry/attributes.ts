@@ -97,3 +97,9 @@ export const HEADER_X_SESSION_ID = 'x-session-id';
 export const HEADER_MODEL_ID = 'model_id';
 export const HEADER_API_KEY_ID = 'x-api-key-id';
 export const HEADER_TRACEPARENT = 'traceparent';
+/**
+ * Added by the sidecar to every proxied response: what the upstream's own `x-request-id` said (`match` |
+ * `missing` | `mismatch`). The caller's `x-request-id` is always the sidecar's id, so without this a client
+ * (the probe) could not tell whether the router echoes at all.
+ */
+export const HEADER_REQUEST_ID_ECHO = 'x-crosstalk-request-id-echo';

@@ -5,7 +5,7 @@ import { routerConfig, startRouter } from './helpers.js';
 
 /**
  * The sidecar answers the caller with its own x-request-id, so the router's echo (or its absence) reaches the
- * probe only through the sidecar's `x-crosstalk-request-id-echo` header (verify.ts, HEADER_UPSTREAM_ECHO).
+ * probe only through the sidecar's `x-crosstalk-request-id-echo` header (HEADER_REQUEST_ID_ECHO).
  */
 it('a router that does not echo X-Request-Id, through the sidecar: UNVERIFIED (exit 3)', async () => {
   const router = await startRouter({ bug: 'none', echoRequestId: false });

@@ -21,11 +21,27 @@ describe('request id', () => {
     const res = await request(`${url}/v1/models`);
     const id = res.headers['x-request-id'] as string;
     expect(id).toMatch(UUID);
+    expect(res.headers['x-crosstalk-request-id-echo']).toBe('match');
     expect(await res.body.json()).toEqual({ seen: id });
     const span = await waitForSpan(tracing, (n) => n.startsWith('GET'));
     expect(span.attributes[CROSSTALK_REQUEST_ID]).toBe(id);
     expect(span.attributes[CROSSTALK_REQUEST_ID_REJECTED]).toBe(false);
     expect(span.attributes[CROSSTALK_REQUEST_ID_ECHO]).toBe('match');
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['mismatch', 'someone-else'],
+  ])('tells the caller the upstream echo was %s (x-crosstalk-request-id-echo) while echoing its own id', async (echo, upstreamId) => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, upstreamId ? { 'x-request-id': upstreamId } : {});
+      res.end('{}');
+    });
+    const { url } = await startProxy(upstream.url);
+    const res = await request(`${url}/v1/models`, { headers: { 'x-request-id': 'mine' } });
+    await res.body.text();
+    expect(res.headers['x-request-id']).toBe('mine');
+    expect(res.headers['x-crosstalk-request-id-echo']).toBe(echo);
   });
 
   it('keeps a valid incoming id end to end', async () => {
