@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { Command } from 'commander';
 import { PROXY_OPTIONS } from '../src/proxy/options.js';
+import { registerProxyCommand } from '../src/proxy/command.js';
+import { registerAuditCommand } from '../src/audit/command.js';
+import { registerProbeCommand } from '../src/probe/command.js';
+import { registerDemoCommand } from '../src/demo/command.js';
+import { registerSimulateRouterCommand } from '../src/simulator/command.js';
 import { REASON_CODES } from '../src/inspect/index.js';
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
@@ -19,6 +25,19 @@ describe('the README stays true', () => {
   it.each(PROXY_OPTIONS.map(([flag, env]) => [flag, env]))('documents proxy option %s / %s', (flag, env) => {
     expect(readme).toContain(`\`${flag}\``);
     expect(readme).toContain(`\`${env}\``);
+  });
+
+  const program = new Command('crosstalk');
+  for (const register of [registerProxyCommand, registerAuditCommand, registerProbeCommand, registerDemoCommand, registerSimulateRouterCommand]) {
+    register(program);
+  }
+  const documented = program.commands.flatMap((cmd) =>
+    cmd.options.map((o) => [cmd.name(), o.long as string, [...(o.description.matchAll(/\b(CROSSTALK_[A-Z_]+|PORT|HOST)\b/g))].map((m) => m[1] as string)] as const),
+  );
+
+  it.each(documented)('documents `crosstalk %s %s` and its env twin', (_cmd, long, envs) => {
+    expect(readme).toContain(long);
+    for (const env of envs) expect(readme).toContain(`\`${env}\``);
   });
 
   it.each(REASON_CODES.map((r) => [r]))('documents reason code %s', (reason) => {
