@@ -220,18 +220,26 @@ function setFor(worker: number): HeaderSet {
   return config.headerSets[worker % config.headerSets.length] ?? {};
 }
 
-/** Closed-loop load while `keepGoing()` holds; `onDone` sees every completion and decides whether it counts. */
+/**
+ * Closed-loop load while `keepGoing()` holds; `onDone` sees every completion and decides whether it counts.
+ * Worker w starts after w/concurrency of `rampMs`: with paced streams every request lasts about as long as the
+ * next, so workers started together would stay in lock-step and every request would start in a burst of
+ * `concurrency` — a queue at each proxy's door that a gateway's independent callers do not form.
+ */
 async function closedLoop(
   concurrency: number,
   shape: Shape,
   keepGoing: () => boolean,
   onDone: (o: Outcome) => void,
+  rampMs = 0,
 ): Promise<void> {
   const workers: Promise<void>[] = [];
   for (let w = 0; w < concurrency; w++) {
     const set = setFor(w);
+    const delay = (w * rampMs) / concurrency;
     workers.push(
       (async () => {
+        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
         while (keepGoing()) onDone(await oneRequest(set, shape));
       })(),
     );
@@ -256,6 +264,8 @@ async function timedRun(): Promise<DriverResult> {
   };
   if (phase === 'warmup') setTimeout(openWindow, config.warmupSec * 1000);
   else openWindow();
+  // Spread the workers over one paced request (never longer than half the warm-up, so the window sees them all).
+  const rampMs = Math.min((config.warmupSec * 1000) / 2, config.chunks * config.chunkDelayMs);
   await closedLoop(
     config.concurrency,
     measuredShape,
@@ -264,6 +274,7 @@ async function timedRun(): Promise<DriverResult> {
       // Requests still in flight when the window opens or closes count for their share inside it.
       if (o.endedAt > windowStart) outcomes.push(o);
     },
+    rampMs,
   );
   return summarise(outcomes, windowStart, windowEnd, expectedEvents);
 }
