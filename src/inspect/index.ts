@@ -58,4 +58,5 @@ export type {
   InspectionSkipReason,
 } from './response-inspector.js';
 export { InspectStream, crosstalkErrorEvent, CROSSTALK_ERROR_TYPE } from './inspect-stream.js';
+export { BodyObserver } from './body-observer.js';
 export type { InspectMode, BodyKind, BlockInfo, JsonVerdict, InspectStreamOptions } from './inspect-stream.js';

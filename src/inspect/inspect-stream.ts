@@ -23,9 +23,10 @@ import { errors } from '../errors.js';
 import type { Finding, ReasonCode } from './detectors.js';
 import type { ResponseInspector } from './response-inspector.js';
 import { SseParser, type SseEvent } from './sse-parser.js';
+import { BodyObserver, type BodyKind } from './body-observer.js';
 
 export type InspectMode = 'flag' | 'block';
-export type BodyKind = 'sse' | 'json';
+export type { BodyKind };
 
 export const CROSSTALK_ERROR_TYPE = 'crosstalk_detected';
 
@@ -77,12 +78,16 @@ export class InspectStream extends Transform {
 
   private blockedFlag = false;
   private bytesIn = 0;
+  /** `performance.now()` when the first body byte arrived (a proxy's time-to-first-chunk). */
+  firstChunkAt: number | undefined;
   private bytesOut = 0;
   /** Block mode: bytes since the last event boundary, from earlier chunks. JSON: the body so far. */
   private held: Buffer[] = [];
   private heldBytes = 0;
   private chunk: Buffer | undefined;
   private jsonTooLarge = false;
+  /** Flag mode: inspection observes what is forwarded (the same logic a proxy can run beside a pipe). */
+  private readonly observer: BodyObserver | undefined;
 
   constructor(options: InspectStreamOptions) {
     super(options.transformOptions);
@@ -92,11 +97,10 @@ export class InspectStream extends Transform {
     this.onBlock = options.onBlock;
     this.onJsonVerdict = options.onJsonVerdict;
     this.maxJsonBodyBytes = options.inspector.maxJsonBodyBytes;
-    if (this.kind === 'sse') {
-      this.parser = new SseParser({
-        maxEventBytes: options.inspector.maxEventBytes,
-        onEvent: this.mode === 'flag' ? (ev) => this.inspector.onEvent(ev) : (ev) => this.onBlockModeEvent(ev),
-      });
+    if (this.mode === 'flag') {
+      this.observer = new BodyObserver(options.inspector, this.kind);
+    } else if (this.kind === 'sse') {
+      this.parser = new SseParser({ maxEventBytes: options.inspector.maxEventBytes, onEvent: (ev) => this.onBlockModeEvent(ev) });
     }
   }
 
@@ -115,15 +119,15 @@ export class InspectStream extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.bytesIn === 0) this.firstChunkAt = performance.now();
     this.bytesIn += chunk.length;
     if (this.blockedFlag) {
       callback();
       return;
     }
-    if (this.mode === 'flag') {
+    if (this.observer !== undefined) {
       this.forward(chunk);
-      if (this.parser !== undefined) this.parser.write(chunk);
-      else this.collectJson(chunk);
+      this.observer.write(chunk);
     } else if (this.parser !== undefined) {
       this.transformSseBlock(chunk, this.parser);
     } else {
@@ -137,25 +141,22 @@ export class InspectStream extends Transform {
       callback();
       return;
     }
-    if (this.parser !== undefined) {
+    if (this.observer !== undefined) {
+      this.observer.end();
+    } else if (this.parser !== undefined) {
       this.chunk = undefined;
       this.parser.end();
-      if (this.mode === 'block' && !this.blockedFlag) {
+      if (!this.blockedFlag) {
         if (this.inspector.hasFindings) this.block();
         else this.releaseHeld();
       }
     } else if (!this.jsonTooLarge) {
       const body = this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
-      if (this.mode === 'flag') {
-        this.held = [];
-        this.inspector.onJsonBody(body);
-      } else {
-        this.inspector.onJsonBody(body);
-        const blocked = this.inspector.hasFindings;
-        this.onJsonVerdict?.({ blocked, inspected: true, reasons: this.inspector.reasons });
-        if (blocked) this.blockJson();
-        else this.releaseHeld();
-      }
+      this.inspector.onJsonBody(body);
+      const blocked = this.inspector.hasFindings;
+      this.onJsonVerdict?.({ blocked, inspected: true, reasons: this.inspector.reasons });
+      if (blocked) this.blockJson();
+      else this.releaseHeld();
     }
     callback();
   }
@@ -242,18 +243,6 @@ export class InspectStream extends Transform {
 
   private blockInfo(): BlockInfo {
     return { reasons: this.inspector.reasons, findings: this.inspector.findings, forwardedBytes: this.bytesOut };
-  }
-
-  private collectJson(chunk: Buffer): void {
-    if (this.jsonTooLarge) return;
-    if (this.heldBytes + chunk.length > this.maxJsonBodyBytes) {
-      this.jsonTooLarge = true;
-      this.held = [];
-      this.heldBytes = 0;
-      this.inspector.skip('body_too_large');
-      return;
-    }
-    this.hold(chunk);
   }
 
   private transformJsonBlock(chunk: Buffer): void {

@@ -1,10 +1,11 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import {
+  BodyObserver,
   InspectStream,
   InspectorContext,
   REASON_CODES,
@@ -36,8 +37,38 @@ import { isJsonContentType } from './body-tap.js';
 import type { IncidentLog } from './incidents.js';
 import type { ProxyConfig } from './options.js';
 import type { RequestState } from './request-state.js';
+import { linkStreams } from './link-streams.js';
+import { ChunkMeter, NOTHING_RECEIVED, type BodyMeter } from './body-meter.js';
 
 const CONTENT_TYPE_SSE = 'text/event-stream';
+
+/**
+ * Hands the upstream body to fastify, which pipes it to the caller synchronously inside `send` (no onSend hooks
+ * are registered), then observes the same chunks. Listening after the pipe is attached means no chunk can flow
+ * before the caller's pipe exists. Backpressure is the pipe's: while it is paused no `data` events fire.
+ */
+function observe(
+  reply: FastifyReply,
+  upstream: Readable,
+  observer: BodyMeter & { write(chunk: Buffer): void; end?(): void },
+  onUpstreamError: (err: Error) => void,
+): BodyMeter {
+  // Before send: fastify's own error listener (added in send) destroys the response, after which an upstream
+  // failure would be indistinguishable from the caller leaving first (which undici also reports as an error).
+  upstream.on('error', (err: Error) => {
+    if (!reply.raw.destroyed) onUpstreamError(err);
+  });
+  reply.send(upstream);
+  upstream.on('data', (chunk: Buffer) => observer.write(chunk));
+  if (observer.end) upstream.once('end', () => observer.end?.());
+  return observer;
+}
+
+/** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */
+function discard(upstream: Readable): void {
+  upstream.on('error', () => undefined);
+  upstream.destroy();
+}
 
 /** Span event attributes for one finding: the reason and its evidence (ids only, by construction). */
 export function findingEventAttributes(finding: Finding): Record<string, AttributeValue> {
@@ -130,58 +161,65 @@ export class ProxyInspection {
   }
 
   /**
-   * Sends the upstream body to the caller through the inspector (when there is one for this request).
-   * `source` is the upstream body already piped through the timing tap.
+   * Sends the upstream body to the caller. In flag mode (and for bodies not inspected) fastify pipes the upstream
+   * body straight to the caller and the inspector observes the same chunks from a `data` listener: no stream hop
+   * is added. Block mode must be able to withhold bytes, so there the body crosses the InspectStream Transform.
+   * Returns what the proxy reads at the end (first-chunk time, bytes). `onUpstreamError` hears of the upstream
+   * body failing, not of the teardown that follows the caller going away.
    */
-  respond(state: RequestState, reply: FastifyReply, upstream: Readable, source: Readable, headers: IncomingHttpHeaders): void {
+  respond(
+    state: RequestState,
+    reply: FastifyReply,
+    upstream: Readable,
+    headers: IncomingHttpHeaders,
+    onUpstreamError: (err: Error) => void,
+  ): BodyMeter {
     const inspector = state.inspector;
-    if (!inspector) {
-      reply.send(source);
-      return;
-    }
+    if (!inspector) return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
     inspector.onResponseHeaders(headers);
     if (this.blocking && inspector.hasFindings) {
       // A header echo mismatch is known before the first byte: not one byte of the foreign body is sent.
-      upstream.destroy();
       this.sendBlocked(state, reply, inspector.reasons);
-      return;
+      discard(upstream);
+      return NOTHING_RECEIVED;
     }
     const encoding = firstHeader(headers, 'content-encoding');
     if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
       // Compressed bodies pass through untouched; decoding a copy would double the CPU cost of the hop.
       inspector.skip('content_encoding');
-      reply.send(source);
-      return;
+      return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
     }
     const contentType = firstHeader(headers, 'content-type') ?? '';
     const kind = contentType.startsWith(CONTENT_TYPE_SSE) ? 'sse' : isJsonContentType(contentType) ? 'json' : undefined;
     if (kind === undefined) {
       inspector.skip('not_inspectable');
-      reply.send(source);
-      return;
+      return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
     }
+    if (!this.blocking) return observe(reply, upstream, new BodyObserver(inspector, kind), onUpstreamError);
+
     const inspect = new InspectStream({
       inspector,
-      mode: this.config.onCrosstalk,
+      mode: 'block',
       kind,
       onBlock: () => {
         state.blocked = true;
         state.endReason = 'blocked';
-        // Let the error event reach the caller before the upstream (and with it this pipeline) is torn down.
+        // Let the error event reach the caller before the upstream is torn down.
         inspect.once('end', () => upstream.destroy());
       },
       onJsonVerdict: (verdict) => {
         if (verdict.blocked) {
-          upstream.destroy();
           this.sendBlocked(state, reply, verdict.reasons);
+          upstream.destroy();
         } else {
           reply.send(inspect);
         }
       },
     });
-    pipeline(source, inspect, () => undefined);
-    // Block mode holds a JSON body until its verdict, so the status can still become 502.
-    if (!(this.blocking && kind === 'json')) reply.send(inspect);
+    linkStreams(upstream, inspect, onUpstreamError);
+    // A JSON body is held until its verdict, so the status can still become 502.
+    if (kind === 'sse') reply.send(inspect);
+    return { get firstChunkAt() { return inspect.firstChunkAt; }, get receivedBytes() { return inspect.receivedBytes; } };
   }
 
   /** At the end of the exchange (complete, failed or aborted): summary → span, log, incident. */

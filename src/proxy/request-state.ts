@@ -1,6 +1,7 @@
 import type { Context, Span } from '@opentelemetry/api';
 import type { ResponseInspector } from '../inspect/index.js';
 import type { ApiKeyIdentity } from './api-key.js';
+import type { BodyMeter } from './body-meter.js';
 
 /** Per-request state lives behind a symbol on the fastify request (fastify `lib/symbols.js` style). */
 export const kRequestState = Symbol('crosstalk.requestState');
@@ -38,9 +39,8 @@ export interface RequestState {
   /** What the upstream's `x-request-id` response header said, if anything. */
   upstreamRequestIdEcho?: string;
   upstreamStatus?: number;
-  /** `performance.now()` when the first response body chunk arrived from the upstream. */
-  firstChunkAt?: number;
-  responseBytes: number;
+  /** The response body's meter (first-chunk time, bytes), once the upstream answered. */
+  meter?: BodyMeter;
   endReason?: StreamEndReason;
   errorType?: string;
   inflightApiKey: number;

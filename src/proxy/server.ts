@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { pipeline } from 'node:stream';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import httpProxy from '@fastify/http-proxy';
 import {
@@ -45,13 +44,12 @@ import {
 } from '../telemetry/attributes.js';
 import { ProxyMetrics, statusClass } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
-import { extractApiKey, identifyApiKey, randomFingerprintSecret } from './api-key.js';
+import { ApiKeyIdentifier, extractApiKey, randomFingerprintSecret } from './api-key.js';
 import { BodyTap, isJsonContentType } from './body-tap.js';
 import { IncidentLog } from './incidents.js';
 import { DEFAULT_MAX_REQUEST_COPY_BYTES, type ProxyConfig } from './options.js';
 import { decideRequestId } from './request-id.js';
 import { kRequestState, type RequestState, type StreamEndReason } from './request-state.js';
-import { ResponseTap } from './response-tap.js';
 import { isChatCompletions, routeTemplate } from './route-name.js';
 import { rootCode, upstreamErrorResponse } from './upstream-error.js';
 import { buildAdminServer } from './admin-server.js';
@@ -104,6 +102,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       'no --fingerprint-secret / CROSSTALK_FINGERPRINT_SECRET set: API key fingerprints use a random per-process secret and will not match across restarts or replicas',
     );
   }
+  const keys = new ApiKeyIdentifier(fingerprintSecret);
   const serverAddress = config.upstream.hostname;
   const serverPort = Number(config.upstream.port || (config.upstream.protocol === 'https:' ? 443 : 80));
 
@@ -146,7 +145,9 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       }
       if (facts.stream !== undefined) state.requestStream = facts.stream;
     });
-    pipeline(payload, tap, () => undefined);
+    // Plain pipe (see link-streams.ts on pipeline's cost); a broken upload fails the forwarded body too.
+    payload.on('error', (err) => tap.destroy(err));
+    payload.pipe(tap);
     done(null, tap);
   });
 
@@ -200,15 +201,12 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
         }
         state.upstreamStatus = res.statusCode;
         // reply-from's types describe the http1 response; the undici path gives { statusCode, headers, stream }.
-        const contentType = headerValue((res as unknown as { headers: IncomingHttpHeaders }).headers, 'content-type') ?? '';
+        const headers = (res as unknown as { headers: IncomingHttpHeaders }).headers;
+        const contentType = headerValue(headers, 'content-type') ?? '';
         if (contentType.startsWith(CONTENT_TYPE_SSE)) state.requestStream = true;
-        const tap = new ResponseTap();
-        pipeline(upstream as never, tap, (err) => {
-          state.firstChunkAt = tap.firstChunkAt;
-          state.responseBytes = tap.bytes;
-          if (err && !state.endReason) markUpstreamFailure(state, err);
+        state.meter = inspection.respond(state, reply as FastifyReply, upstream as never, headers, (err) => {
+          if (!state.endReason) markUpstreamFailure(state, err);
         });
-        inspection.respond(state, reply as FastifyReply, upstream as never, tap, (res as unknown as { headers: IncomingHttpHeaders }).headers);
       },
       onError: (reply, { error }) => {
         const state = reply.request[kRequestState];
@@ -263,7 +261,6 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       isChat,
       span,
       context: trace.setSpan(parent, span),
-      responseBytes: 0,
       inflightApiKey: 0,
       inflightSession: 0,
       ended: false,
@@ -275,7 +272,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     const keyId = headerValue(headers, HEADER_API_KEY_ID);
     if (keyId) state.apiKeyId = keyId;
     const key = extractApiKey(headers, config.apiKeyHeader);
-    if (key) state.apiKey = identifyApiKey(key, fingerprintSecret as string);
+    if (key) state.apiKey = keys.identify(key);
     metrics.inFlight.inc();
     return state;
   }
@@ -303,7 +300,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     const now = performance.now();
     span.setAttribute(ATTR_HTTP_RESPONSE_STATUS_CODE, status);
     span.setAttribute(CROSSTALK_STREAM, state.requestStream === true);
-    span.setAttribute(CROSSTALK_RESPONSE_BYTES, state.responseBytes);
+    span.setAttribute(CROSSTALK_RESPONSE_BYTES, state.meter?.receivedBytes ?? 0);
     span.setAttribute(CROSSTALK_STREAM_END_REASON, endReason);
     if (state.sessionId) span.setAttribute(ATTR_SESSION_ID, state.sessionId);
     if (state.modelIdHeader) span.setAttribute(CROSSTALK_MODEL_ID, state.modelIdHeader);
@@ -314,8 +311,9 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     if (state.upstreamStatus !== undefined) {
       span.setAttribute(CROSSTALK_REQUEST_ID_ECHO, requestIdEcho(state));
     }
-    if (state.firstChunkAt !== undefined) {
-      const ttfc = state.firstChunkAt - state.startedAt;
+    const firstChunkAt = state.meter?.firstChunkAt;
+    if (firstChunkAt !== undefined) {
+      const ttfc = firstChunkAt - state.startedAt;
       span.setAttribute(CROSSTALK_TIME_TO_FIRST_CHUNK_MS, Math.round(ttfc * 1000) / 1000);
       metrics.timeToFirstChunk.observe({ route: state.route }, ttfc / 1000);
     }

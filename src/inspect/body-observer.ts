@@ -1,0 +1,64 @@
+import type { ResponseInspector } from './response-inspector.js';
+import { SseParser } from './sse-parser.js';
+
+export type BodyKind = 'sse' | 'json';
+
+/**
+ * Feeds a response body to a `ResponseInspector` without forwarding anything: the caller hands it the same
+ * chunks it sends on (a `data` listener beside a pipe costs no extra stream hop). SSE bodies go through the
+ * incremental parser; a non-streamed JSON body is copied up to the inspector's cap and inspected at `end()`.
+ * It also meters the body (first-chunk time, bytes) for the caller's span.
+ */
+export class BodyObserver {
+  /** `performance.now()` when the first body byte arrived. */
+  firstChunkAt: number | undefined;
+  receivedBytes = 0;
+  private readonly parser: SseParser | undefined;
+  private json: Buffer[] = [];
+  private jsonBytes = 0;
+  private jsonTooLarge = false;
+  private ended = false;
+
+  constructor(
+    private readonly inspector: ResponseInspector,
+    readonly kind: BodyKind,
+  ) {
+    if (kind === 'sse') {
+      this.parser = new SseParser({ maxEventBytes: inspector.maxEventBytes, onEvent: (ev) => inspector.onEvent(ev) });
+    }
+  }
+
+  write(chunk: Buffer): void {
+    if (this.receivedBytes === 0) this.firstChunkAt = performance.now();
+    this.receivedBytes += chunk.length;
+    if (this.parser !== undefined) this.parser.write(chunk);
+    else this.collectJson(chunk);
+  }
+
+  /** The body is complete: flush the parser's last event, or inspect the JSON body. Idempotent. */
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (this.parser !== undefined) {
+      this.parser.end();
+      return;
+    }
+    if (this.jsonTooLarge || this.json.length === 0) return;
+    const body = this.json.length === 1 ? (this.json[0] as Buffer) : Buffer.concat(this.json, this.jsonBytes);
+    this.json = [];
+    this.inspector.onJsonBody(body);
+  }
+
+  private collectJson(chunk: Buffer): void {
+    if (this.jsonTooLarge) return;
+    if (this.jsonBytes + chunk.length > this.inspector.maxJsonBodyBytes) {
+      this.jsonTooLarge = true;
+      this.json = [];
+      this.jsonBytes = 0;
+      this.inspector.skip('body_too_large');
+      return;
+    }
+    this.json.push(chunk);
+    this.jsonBytes += chunk.length;
+  }
+}
