@@ -21,6 +21,8 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '64' },
     'inject-every': { type: 'string', default: '100' },
     chunks: { type: 'string', default: '20' },
+    // e.g. --proxy-node-options=--max-old-space-size=96: shows whether RSS growth is V8 heap sizing or retention.
+    'proxy-node-options': { type: 'string', default: '' },
   },
 });
 const TOTAL = Number(args.requests);
@@ -139,7 +141,8 @@ async function main(): Promise<void> {
   const upstreamUrl = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`;
   const port = 20000 + Math.floor(Math.random() * 20000);
   const adminPort = port + 1;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'proxy', '--upstream', upstreamUrl, '--port', String(port), '--admin-port', String(adminPort), '--incidents-limit', '100000', '--log-level', 'error'], {
+  const nodeOptions = args['proxy-node-options'] ? args['proxy-node-options'].split(' ') : [];
+  const child = spawn(process.execPath, [...nodeOptions, '--import', 'tsx', 'src/cli.ts', 'proxy', '--upstream', upstreamUrl, '--port', String(port), '--admin-port', String(adminPort), '--incidents-limit', '100000', '--log-level', 'error'], {
     env: { ...process.env, OTEL_TRACES_EXPORTER: 'none', CROSSTALK_FINGERPRINT_SECRET: 'soak' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
