@@ -421,6 +421,8 @@ function jsonSafe(_key: string, value: unknown): unknown {
 
 async function main(): Promise<void> {
   const started = Date.now();
+  // Read before building: the tree being measured, not whatever others committed while the bench ran.
+  const source = gitDescribe() ?? null;
   const needsDist = scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'));
   if (needsDist && !flags['no-build'] && flags['sidecar-cli'] === undefined) build();
   if (needsDist && !existsSync(sidecarCli)) throw new Error(`${sidecarCli} is missing: run npm run build`);
@@ -473,7 +475,7 @@ async function main(): Promise<void> {
       node: process.version,
       nginx: nginxVersion() ?? null,
     },
-    source: gitDescribe() ?? null,
+    source,
     options: {
       rounds,
       quick: flags.quick,
