@@ -16,3 +16,18 @@ describe('telemetry shutdown', () => {
     expect(Date.now() - started).toBeLessThan(2_000);
   });
 });
+
+describe('batch processor options', () => {
+  it('default to small, frequent batches and honour the OTEL_BSP_* variables', async () => {
+    const { batchOptionsFromEnv, DEFAULT_BSP } = await import('../src/telemetry/sdk.js');
+    expect(batchOptionsFromEnv({})).toEqual({ ...DEFAULT_BSP });
+    expect(batchOptionsFromEnv({ OTEL_BSP_SCHEDULE_DELAY: '5000', OTEL_BSP_MAX_EXPORT_BATCH_SIZE: '512', OTEL_BSP_MAX_QUEUE_SIZE: '2048', OTEL_BSP_EXPORT_TIMEOUT: '30000' })).toEqual({
+      scheduledDelayMillis: 5000,
+      maxExportBatchSize: 512,
+      maxQueueSize: 2048,
+      exportTimeoutMillis: 30000,
+    });
+    expect(batchOptionsFromEnv({ OTEL_BSP_MAX_QUEUE_SIZE: '8' }).maxExportBatchSize).toBe(8);
+    expect(() => batchOptionsFromEnv({ OTEL_BSP_SCHEDULE_DELAY: 'soon' })).toThrow('OTEL_BSP_SCHEDULE_DELAY must be a whole number ≥ 0 (got "soon")');
+  });
+});

@@ -63,12 +63,20 @@ function exporterFor(kind: TracesExporterKind): SpanExporter | undefined {
   }
 }
 
-/** The spec's `OTEL_BSP_*` variables (the 2.x processor no longer reads them itself). */
+/**
+ * Batch defaults for a proxy on the hot path: export small batches often. Serialising a batch blocks the event
+ * loop that also relays every stream; the stock 512-span batch every 5 s stalled it for tens of milliseconds and
+ * added ~120 ms to the p99 of 5 ms-spaced streams in `npm run bench`, 16 spans every 100 ms added none.
+ * The queue is larger than the stock 2,048 so bursts are not dropped while small batches drain.
+ */
+export const DEFAULT_BSP = { scheduledDelayMillis: 100, maxExportBatchSize: 16, maxQueueSize: 8192 } as const;
+
+/** The spec's `OTEL_BSP_*` variables (the 2.x processor no longer reads them itself), over {@link DEFAULT_BSP}. */
 export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
-  scheduledDelayMillis?: number;
+  scheduledDelayMillis: number;
+  maxExportBatchSize: number;
+  maxQueueSize: number;
   exportTimeoutMillis?: number;
-  maxQueueSize?: number;
-  maxExportBatchSize?: number;
 } {
   const num = (name: string) => {
     const v = env[name];
@@ -77,15 +85,15 @@ export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name} must be a whole number ≥ 0 (got ${JSON.stringify(v)})`);
     return n;
   };
-  const out: ReturnType<typeof batchOptionsFromEnv> = {};
-  const delay = num('OTEL_BSP_SCHEDULE_DELAY');
+  const maxQueueSize = num('OTEL_BSP_MAX_QUEUE_SIZE') ?? DEFAULT_BSP.maxQueueSize;
+  const out: ReturnType<typeof batchOptionsFromEnv> = {
+    scheduledDelayMillis: num('OTEL_BSP_SCHEDULE_DELAY') ?? DEFAULT_BSP.scheduledDelayMillis,
+    // The SDK requires batch ≤ queue.
+    maxExportBatchSize: Math.min(num('OTEL_BSP_MAX_EXPORT_BATCH_SIZE') ?? DEFAULT_BSP.maxExportBatchSize, maxQueueSize),
+    maxQueueSize,
+  };
   const timeout = num('OTEL_BSP_EXPORT_TIMEOUT');
-  const queue = num('OTEL_BSP_MAX_QUEUE_SIZE');
-  const batch = num('OTEL_BSP_MAX_EXPORT_BATCH_SIZE');
-  if (delay !== undefined) out.scheduledDelayMillis = delay;
   if (timeout !== undefined) out.exportTimeoutMillis = timeout;
-  if (queue !== undefined) out.maxQueueSize = queue;
-  if (batch !== undefined) out.maxExportBatchSize = batch;
   return out;
 }
 
