@@ -83,6 +83,22 @@ function totalOf(rows: Array<{ total: unknown }>): number {
   return count(rows[0]?.total);
 }
 
+/**
+ * The judgement most checks share: no offending row passes; otherwise a violation counting every offending row
+ * (`total`, computed in SQL over all of them) with the bounded sample the query returned.
+ */
+function judgeOffending<Row extends { total: unknown }>(
+  pass: string,
+  violation: (total: number) => string,
+  sample: (row: Row) => SampleRow,
+): (rows: Row[]) => CheckFinding {
+  return (rows) => {
+    const total = totalOf(rows);
+    if (total === 0) return { status: 'pass', summary: pass, rowsFound: 0 };
+    return { status: 'violation', summary: violation(total), rowsFound: total, sample: rows.map(sample) };
+  };
+}
+
 // The gateway stores naive UTC timestamps (CONTEXT.md: `created_at timestamp`); the audit transaction sets
 // TimeZone to UTC, so `localtimestamp` is "now" in the columns' own terms and comparisons stay index-friendly
 // for both timestamp and timestamptz columns.
@@ -241,21 +257,14 @@ FROM seed_check_3
 ORDER BY api_key_id
 LIMIT $1`,
   params: (ctx) => [ctx.sampleLimit],
-  evaluate(rows) {
-    const total = totalOf(rows);
-    if (total === 0) {
-      return { status: 'pass', summary: 'each API key has at most 1 active session', rowsFound: 0 };
-    }
-    return {
-      status: 'violation',
-      summary: `${plural(total, 'API key')} with more than one active session`,
-      rowsFound: total,
-      sample: rows.map((r) => ({
-        id: String(r.api_key_id),
-        detail: `api key with ${count(r.active_sessions)} active sessions: ${r.session_ids.join(', ')}`,
-      })),
-    };
-  },
+  evaluate: judgeOffending(
+    'each API key has at most 1 active session',
+    (total) => `${plural(total, 'API key')} with more than one active session`,
+    (r) => ({
+      id: String(r.api_key_id),
+      detail: `api key with ${count(r.active_sessions)} active sessions: ${r.session_ids.join(', ')}`,
+    }),
+  ),
 });
 
 interface RecentRow {
@@ -424,19 +433,14 @@ FROM offending
 ORDER BY id
 LIMIT $1`,
   params: (ctx) => [ctx.sampleLimit],
-  evaluate(rows) {
-    const total = totalOf(rows);
-    if (total === 0) return { status: 'pass', summary: "every session's user owns its API key", rowsFound: 0 };
-    return {
-      status: 'violation',
-      summary: `${plural(total, 'session')} recorded under an API key another user owns`,
-      rowsFound: total,
-      sample: rows.map((r) => ({
-        id: r.id,
-        detail: `user ${r.user_id ?? 'NULL'}, api key ${r.api_key_id} owned by user ${r.key_owner ?? 'NULL'}`,
-      })),
-    };
-  },
+  evaluate: judgeOffending(
+    "every session's user owns its API key",
+    (total) => `${plural(total, 'session')} recorded under an API key another user owns`,
+    (r) => ({
+      id: r.id,
+      detail: `user ${r.user_id ?? 'NULL'}, api key ${r.api_key_id} owned by user ${r.key_owner ?? 'NULL'}`,
+    }),
+  ),
 });
 
 interface WithoutKeyRow {
@@ -470,16 +474,11 @@ FROM offending
 ORDER BY id
 LIMIT $1`,
   params: (ctx) => [ctx.sampleLimit],
-  evaluate(rows) {
-    const total = totalOf(rows);
-    if (total === 0) return { status: 'pass', summary: 'every active session has an active API key', rowsFound: 0 };
-    return {
-      status: 'violation',
-      summary: `${plural(total, 'active session')} without an active API key`,
-      rowsFound: total,
-      sample: rows.map((r) => ({ id: r.id, detail: r.problem })),
-    };
-  },
+  evaluate: judgeOffending(
+    'every active session has an active API key',
+    (total) => `${plural(total, 'active session')} without an active API key`,
+    (r) => ({ id: r.id, detail: r.problem }),
+  ),
 });
 
 interface StaleRow {
@@ -507,19 +506,14 @@ FROM offending
 ORDER BY expires_at, id
 LIMIT $1`,
   params: (ctx) => [ctx.sampleLimit],
-  evaluate(rows) {
-    const total = totalOf(rows);
-    if (total === 0) return { status: 'pass', summary: 'no active session is past its expires_at', rowsFound: 0 };
-    return {
-      status: 'violation',
-      summary: `${plural(total, 'active session')} past expires_at`,
-      rowsFound: total,
-      sample: rows.map((r) => ({
-        id: r.id,
-        detail: `expired ${r.expired_at} UTC (api key ${r.api_key_id ?? 'NULL'})`,
-      })),
-    };
-  },
+  evaluate: judgeOffending(
+    'no active session is past its expires_at',
+    (total) => `${plural(total, 'active session')} past expires_at`,
+    (r) => ({
+      id: r.id,
+      detail: `expired ${r.expired_at} UTC (api key ${r.api_key_id ?? 'NULL'})`,
+    }),
+  ),
 });
 
 interface ChurnRow {
@@ -610,16 +604,11 @@ FROM offending
 ORDER BY id
 LIMIT $1`,
   params: (ctx) => [ctx.sampleLimit],
-  evaluate(rows) {
-    const total = totalOf(rows);
-    if (total === 0) return { status: 'pass', summary: 'every routed session is consistent', rowsFound: 0 };
-    return {
-      status: 'violation',
-      summary: `${plural(total, 'routed session')} inconsistent`,
-      rowsFound: total,
-      sample: rows.map((r) => ({ id: r.id, detail: r.problem })),
-    };
-  },
+  evaluate: judgeOffending(
+    'every routed session is consistent',
+    (total) => `${plural(total, 'routed session')} inconsistent`,
+    (r) => ({ id: r.id, detail: r.problem }),
+  ),
 });
 
 /** Every check, in report order: the seed's four first, in its numbering. */

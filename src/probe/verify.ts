@@ -13,7 +13,7 @@ import {
   type SseEvent,
 } from '../inspect/index.js';
 import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../telemetry/attributes.js';
-import type { EchoSource, FindingReason, ProbeFinding, RequestIdEcho } from './model.js';
+import type { EchoSource, ProbeFinding, ProbeRequestResult } from './model.js';
 import { nonceIndexes, probeRequestId } from './plan.js';
 
 /** Answer text kept per request for the nonce checks (nonces sit at the start of an answer). */
@@ -35,17 +35,11 @@ export interface RequestFacts {
   session?: string;
 }
 
-export interface RequestVerification {
-  echo: RequestIdEcho;
-  echoSource: EchoSource;
-  completionIds: string[];
-  responseModels: string[];
-  chunks: number;
-  done: boolean;
-  nonceSeen: boolean;
-  findings: ProbeFinding[];
-  reasons: FindingReason[];
-}
+/** What verification adds to a request's result (the fields of {@link ProbeRequestResult} it owns). */
+export type RequestVerification = Pick<
+  ProbeRequestResult,
+  'echo' | 'echoSource' | 'completionIds' | 'responseModels' | 'chunks' | 'done' | 'nonceSeen' | 'findings' | 'reasons'
+>;
 
 export class ProbeVerifier {
   readonly context: InspectorContext;
