@@ -143,6 +143,15 @@ interface ModelBinding {
   teacher: number;
 }
 
+/** The bounded, expiring map behind both session registries. */
+function sessionLru<V>(options: SessionRegistryOptions): TtlLru<string, V> {
+  return new TtlLru<string, V>({
+    maxEntries: options.maxEntries ?? DEFAULT_MAX_SESSIONS,
+    ttlMs: options.windowMs ?? DEFAULT_SESSION_BINDING_WINDOW_MS,
+    now: options.now,
+  });
+}
+
 /**
  * Session → the (normalized) model its responses report; a session is bound to one model.
  *
@@ -156,11 +165,7 @@ export class SessionModelRegistry {
   private readonly lru: TtlLru<string, ModelBinding>;
 
   constructor(options: SessionRegistryOptions = {}) {
-    this.lru = new TtlLru({
-      maxEntries: options.maxEntries ?? DEFAULT_MAX_SESSIONS,
-      ttlMs: options.windowMs ?? DEFAULT_SESSION_BINDING_WINDOW_MS,
-      now: options.now,
-    });
+    this.lru = sessionLru(options);
   }
 
   get size(): number {
@@ -202,11 +207,7 @@ export class SessionKeyRegistry {
   private readonly lru: TtlLru<string, string>;
 
   constructor(options: SessionRegistryOptions = {}) {
-    this.lru = new TtlLru({
-      maxEntries: options.maxEntries ?? DEFAULT_MAX_SESSIONS,
-      ttlMs: options.windowMs ?? DEFAULT_SESSION_BINDING_WINDOW_MS,
-      now: options.now,
-    });
+    this.lru = sessionLru(options);
   }
 
   get size(): number {
