@@ -331,6 +331,9 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     metrics.requests.inc({ method: state.method, route: state.route, status_class: statusClass(status) });
     metrics.duration.observe({ route: state.route }, (now - state.startedAt) / 1000);
     span.end();
+    // fastify closes the connections that are idle when close() starts; one whose last response finishes later
+    // would keep close() waiting for --shutdown-timeout. Close it as soon as it goes idle.
+    if (shuttingDown) setImmediate(() => app.server.closeIdleConnections());
   }
 
   let shuttingDown = false;

@@ -26,7 +26,10 @@ describe('graceful shutdown', () => {
     const body = await res.body.text();
     expect(body.match(/^data: /gm)).toHaveLength(11);
     expect(body.endsWith('data: [DONE]\n\n')).toBe(true);
+    // The caller's keep-alive connection went idle after close() began: it must not hold close() until the timeout.
+    const drained = Date.now();
     await closing;
+    expect(Date.now() - drained).toBeLessThan(1_000);
     await expect(request(`${url}/v1/models`)).rejects.toThrow();
   });
 
