@@ -49,7 +49,7 @@ export interface RequestFacts {
 export type ResponseHeaders = Record<string, string | string[] | undefined>;
 
 /** Why a body was not inspected (values of `crosstalk.inspection.skipped`). */
-export type InspectionSkipReason = 'content_encoding' | 'not_inspectable' | 'body_too_large';
+export type InspectionSkipReason = 'content_encoding' | 'not_inspectable' | 'body_too_large' | 'inspector_error';
 
 export interface InspectionSummary {
   requestId: string;

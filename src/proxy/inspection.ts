@@ -64,6 +64,33 @@ function observe(
   return observer;
 }
 
+/**
+ * An observer that stops observing (and reports once) the first time it throws, instead of breaking the pipe.
+ * It meters on its own, so the span's byte count and first-chunk time survive an inspector failure.
+ */
+function guarded(observer: BodyObserver, onError: (err: unknown) => void): ChunkMeter & { end(): void } {
+  const meter = new ChunkMeter();
+  let failed = false;
+  const attempt = (fn: () => void) => {
+    if (failed) return;
+    try {
+      fn();
+    } catch (err) {
+      failed = true;
+      onError(err);
+    }
+  };
+  return Object.assign(meter, {
+    write(chunk: Buffer) {
+      ChunkMeter.prototype.write.call(meter, chunk);
+      attempt(() => observer.write(chunk));
+    },
+    end() {
+      attempt(() => observer.end());
+    },
+  });
+}
+
 /** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */
 function discard(upstream: Readable): void {
   upstream.on('error', () => undefined);
@@ -195,7 +222,10 @@ export class ProxyInspection {
       inspector.skip('not_inspectable');
       return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
     }
-    if (!this.blocking) return observe(reply, upstream, new BodyObserver(inspector, kind), onUpstreamError);
+    if (!this.blocking) {
+      const observer = new BodyObserver(inspector, kind);
+      return observe(reply, upstream, guarded(observer, (err) => this.inspectorFailed(state, err)), onUpstreamError);
+    }
 
     const inspect = new InspectStream({
       inspector,
@@ -220,6 +250,18 @@ export class ProxyInspection {
     // A JSON body is held until its verdict, so the status can still become 502.
     if (kind === 'sse') reply.send(inspect);
     return { get firstChunkAt() { return inspect.firstChunkAt; }, get receivedBytes() { return inspect.receivedBytes; } };
+  }
+
+  /**
+   * Flag mode never lets an inspector bug cost the caller a byte: the response keeps flowing uninspected, the
+   * span says `crosstalk.inspection.skipped=inspector_error`, and the error is logged (name and message only).
+   */
+  private inspectorFailed(state: RequestState, err: unknown): void {
+    state.inspector?.skip('inspector_error');
+    this.logger.error(
+      { requestId: state.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) },
+      'crosstalk inspector failed; forwarding this response uninspected',
+    );
   }
 
   /** At the end of the exchange (complete, failed or aborted): summary → span, log, incident. */

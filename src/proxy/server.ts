@@ -325,9 +325,14 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       span.setAttribute(ATTR_ERROR_TYPE, errorType);
       span.setStatus({ code: SpanStatusCode.ERROR, message: endReason === 'complete' ? `HTTP ${status}` : endReason });
     }
-    // After the generic status: a detection sets its own ERROR status and message.
-    const summary = inspection.finish(state);
-    if (summary) span.setAttribute(CROSSTALK_REQUEST_ID_ECHO, summary.requestIdEcho);
+    // After the generic status: a detection sets its own ERROR status and message. An inspector failure here
+    // must not keep the span from ending or the metrics from counting the request.
+    try {
+      const summary = inspection.finish(state);
+      if (summary) span.setAttribute(CROSSTALK_REQUEST_ID_ECHO, summary.requestIdEcho);
+    } catch (err) {
+      logger.error({ requestId: state.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }, 'crosstalk inspector failed at the end of a response');
+    }
     metrics.requests.inc({ method: state.method, route: state.route, status_class: statusClass(status) });
     metrics.duration.observe({ route: state.route }, (now - state.startedAt) / 1000);
     span.end();
