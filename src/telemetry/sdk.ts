@@ -4,6 +4,7 @@ import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
+  StackContextManager,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
@@ -114,6 +115,12 @@ export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
     instrumentations: [],
     // Resource detectors shell out / probe cloud metadata endpoints; a sidecar needs none of that.
     autoDetectResources: false,
+    // crosstalk passes span contexts explicitly and propagates with its own W3C propagator, so it needs neither
+    // the SDK's default AsyncLocalStorage context manager nor a global propagator. That manager turns on async
+    // hooks for the whole process the first time anything calls context.with() — the span processor does, on
+    // every export — which taxes every promise and socket callback of the proxy (see bench/README.md).
+    contextManager: new StackContextManager(),
+    textMapPropagator: null,
   });
   sdk.start();
   let stopped: Promise<void> | undefined;
