@@ -6,7 +6,7 @@ import type { Readable, Writable } from 'node:stream';
  * `source` (so undici cancels the upstream request at once).
  *
  * Not `stream.pipeline()`: it creates an AbortController per call and aborts it on completion, which builds a
- * DOMException with a captured stack — measurable on a proxy's per-request hot path (see bench/README.md).
+ * DOMException with a captured stack — it showed in the proxy's CPU profile under load (`npm run bench -- --cpu-prof`).
  * `onSourceError` is told only about failures of the source itself, not about the destroy we cause.
  */
 export function linkStreams(source: Readable, dest: Writable, onSourceError: (err: Error) => void): void {
