@@ -8,6 +8,9 @@ export type BodyKind = 'sse' | 'json';
  * chunks it sends on (a `data` listener beside a pipe costs no extra stream hop). SSE bodies go through the
  * incremental parser; a non-streamed JSON body is copied up to the inspector's cap and inspected at `end()`.
  * It also meters the body (first-chunk time, bytes) for the caller's span.
+ *
+ * Observing must never cost the caller a byte: given `onError`, the first exception the inspector throws stops
+ * inspection of this body (reported once) while metering carries on; without it, exceptions propagate.
  */
 export class BodyObserver {
   /** `performance.now()` when the first body byte arrived. */
@@ -18,10 +21,12 @@ export class BodyObserver {
   private jsonBytes = 0;
   private jsonTooLarge = false;
   private ended = false;
+  private failed = false;
 
   constructor(
     private readonly inspector: ResponseInspector,
     readonly kind: BodyKind,
+    private readonly onError?: (err: unknown) => void,
   ) {
     if (kind === 'sse') {
       this.parser = new SseParser({ maxEventBytes: inspector.maxEventBytes, onEvent: (ev) => inspector.onEvent(ev) });
@@ -31,14 +36,39 @@ export class BodyObserver {
   write(chunk: Buffer): void {
     if (this.receivedBytes === 0) this.firstChunkAt = performance.now();
     this.receivedBytes += chunk.length;
-    if (this.parser !== undefined) this.parser.write(chunk);
-    else this.collectJson(chunk);
+    if (this.failed) return;
+    if (this.onError === undefined) return this.inspect(chunk);
+    try {
+      this.inspect(chunk);
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   /** The body is complete: flush the parser's last event, or inspect the JSON body. Idempotent. */
   end(): void {
-    if (this.ended) return;
+    if (this.ended || this.failed) return;
     this.ended = true;
+    if (this.onError === undefined) return this.finishBody();
+    try {
+      this.finishBody();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private inspect(chunk: Buffer): void {
+    if (this.parser !== undefined) this.parser.write(chunk);
+    else this.collectJson(chunk);
+  }
+
+  private fail(err: unknown): void {
+    this.failed = true;
+    this.json = [];
+    this.onError?.(err);
+  }
+
+  private finishBody(): void {
     if (this.parser !== undefined) {
       this.parser.end();
       return;

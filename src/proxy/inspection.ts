@@ -64,33 +64,6 @@ function observe(
   return observer;
 }
 
-/**
- * An observer that stops observing (and reports once) the first time it throws, instead of breaking the pipe.
- * It meters on its own, so the span's byte count and first-chunk time survive an inspector failure.
- */
-function guarded(observer: BodyObserver, onError: (err: unknown) => void): ChunkMeter & { end(): void } {
-  const meter = new ChunkMeter();
-  let failed = false;
-  const attempt = (fn: () => void) => {
-    if (failed) return;
-    try {
-      fn();
-    } catch (err) {
-      failed = true;
-      onError(err);
-    }
-  };
-  return Object.assign(meter, {
-    write(chunk: Buffer) {
-      ChunkMeter.prototype.write.call(meter, chunk);
-      attempt(() => observer.write(chunk));
-    },
-    end() {
-      attempt(() => observer.end());
-    },
-  });
-}
-
 /** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */
 function discard(upstream: Readable): void {
   upstream.on('error', () => undefined);
@@ -223,8 +196,8 @@ export class ProxyInspection {
       return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
     }
     if (!this.blocking) {
-      const observer = new BodyObserver(inspector, kind);
-      return observe(reply, upstream, guarded(observer, (err) => this.inspectorFailed(state, err)), onUpstreamError);
+      const observer = new BodyObserver(inspector, kind, (err) => this.inspectorFailed(state, err));
+      return observe(reply, upstream, observer, onUpstreamError);
     }
 
     const inspect = new InspectStream({
