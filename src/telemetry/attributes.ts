@@ -15,7 +15,6 @@ export {
   ATTR_DB_SYSTEM_NAME,
   ATTR_DB_NAMESPACE,
   ATTR_DB_QUERY_TEXT,
-  ATTR_SERVICE_NAME,
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '@opentelemetry/semantic-conventions';
 
@@ -29,8 +28,6 @@ export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
 export const GEN_AI_OPERATION_NAME_VALUE_CHAT = 'chat';
 /** Incubating `session.id` (https://opentelemetry.io/docs/specs/semconv/general/session/). */
 export const ATTR_SESSION_ID = 'session.id';
-/** Incubating `db.response.returned_rows`. */
-export const ATTR_DB_RESPONSE_RETURNED_ROWS = 'db.response.returned_rows';
 
 // --- crosstalk: proxy ---
 export const CROSSTALK_REQUEST_ID = 'crosstalk.request_id';
@@ -96,7 +93,6 @@ export const HEADER_SESSION_ID = 'session_id';
 export const HEADER_X_SESSION_ID = 'x-session-id';
 export const HEADER_MODEL_ID = 'model_id';
 export const HEADER_API_KEY_ID = 'x-api-key-id';
-export const HEADER_TRACEPARENT = 'traceparent';
 /**
  * Added by the sidecar to every proxied response: what the upstream's own `x-request-id` said (`match` |
  * `missing` | `mismatch`). The caller's `x-request-id` is always the sidecar's id, so without this a client
