@@ -5,7 +5,7 @@ export interface BodyMeter {
   receivedBytes: number;
 }
 
-/** A meter fed by a `data` listener beside the pipe (no stream hop of its own). */
+/** A meter fed the chunks the relay writes on (no stream hop of its own). */
 export class ChunkMeter implements BodyMeter {
   firstChunkAt: number | undefined;
   receivedBytes = 0;

@@ -38,14 +38,15 @@ import type { IncidentLog } from './incidents.js';
 import type { ProxyConfig } from './options.js';
 import type { RequestState } from './request-state.js';
 import { linkStreams } from './link-streams.js';
+import { sendWithRelay } from './relay.js';
 import { ChunkMeter, NOTHING_RECEIVED, type BodyMeter } from './body-meter.js';
 
 const CONTENT_TYPE_SSE = 'text/event-stream';
 
 /**
- * Hands the upstream body to fastify, which pipes it to the caller synchronously inside `send` (no onSend hooks
- * are registered), then observes the same chunks. Listening after the pipe is attached means no chunk can flow
- * before the caller's pipe exists. Backpressure is the pipe's: while it is paused no `data` events fire.
+ * Hands the upstream body to fastify, which relays it to the caller (see relay.ts: the chunks of one upstream read
+ * go out in one write), and observes every chunk on the way. Backpressure is the relay's: while the caller's
+ * socket is full nothing more is read, so nothing more is observed either.
  */
 function observe(
   reply: FastifyReply,
@@ -58,9 +59,8 @@ function observe(
   upstream.on('error', (err: Error) => {
     if (!reply.raw.destroyed) onUpstreamError(err);
   });
-  reply.send(upstream);
-  upstream.on('data', (chunk: Buffer) => observer.write(chunk));
   if (observer.end) upstream.once('end', () => observer.end?.());
+  reply.send(sendWithRelay(upstream, (chunk) => observer.write(chunk)));
   return observer;
 }
 
@@ -161,9 +161,9 @@ export class ProxyInspection {
   }
 
   /**
-   * Sends the upstream body to the caller. In flag mode (and for bodies not inspected) fastify pipes the upstream
-   * body straight to the caller and the inspector observes the same chunks from a `data` listener: no stream hop
-   * is added. Block mode must be able to withhold bytes, so there the body crosses the InspectStream Transform.
+   * Sends the upstream body to the caller. In flag mode (and for bodies not inspected) fastify relays the upstream
+   * body straight to the caller and the inspector observes the chunks as they are written: no stream hop is
+   * added. Block mode must be able to withhold bytes, so there the body crosses the InspectStream Transform.
    * Returns what the proxy reads at the end (first-chunk time, bytes). `onUpstreamError` hears of the upstream
    * body failing, not of the teardown that follows the caller going away.
    */

@@ -1,7 +1,8 @@
 import type { Readable, Writable } from 'node:stream';
+import { relay } from './relay.js';
 
 /**
- * `source.pipe(dest)` with teardown in both directions: a source error destroys `dest` (so the caller's response
+ * `source.pipe(dest)` (as {@link relay}: one write per upstream read) with teardown in both directions: a source error destroys `dest` (so the caller's response
  * is cut, never left hanging), and `dest` closing early (the client went away, or block mode ended it) destroys
  * `source` (so undici cancels the upstream request at once).
  *
@@ -21,5 +22,5 @@ export function linkStreams(source: Readable, dest: Writable, onSourceError: (er
       source.destroy();
     }
   });
-  source.pipe(dest);
+  relay(source, dest);
 }

@@ -1,0 +1,122 @@
+import { Readable, Writable } from 'node:stream';
+import { setImmediate as nextMacrotask } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { relay } from '../../src/proxy/relay.js';
+import { startProxy } from '../helpers/proxy-harness.js';
+import { rawExchange } from '../helpers/raw-client.js';
+import { startRawUpstream } from '../helpers/raw-upstream.js';
+
+function recorder(highWaterMark = 16 * 1024, accept = true) {
+  const writes: Buffer[] = [];
+  let pending: (() => void) | undefined;
+  const dest = new Writable({
+    highWaterMark,
+    write(chunk: Buffer, _enc, cb) {
+      writes.push(chunk);
+      if (accept) cb();
+      else pending = cb;
+    },
+  });
+  return { dest, writes, release: () => pending?.() };
+}
+
+const event = (i: number) => Buffer.from(`data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"piece ${i}"}}]}\n\n`);
+
+/** Decodes a chunked HTTP/1.1 body: the frames as sent, and the bytes they carry. */
+function dechunk(raw: string): { frames: number; body: Buffer } {
+  let rest = raw.slice(raw.indexOf('\r\n\r\n') + 4);
+  const parts: Buffer[] = [];
+  let frames = 0;
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (size === 0) break;
+    parts.push(Buffer.from(rest.slice(eol + 2, eol + 2 + size), 'latin1'));
+    frames++;
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+  return { frames, body: Buffer.concat(parts) };
+}
+
+describe('relay: one downstream write per upstream read', () => {
+  it('writes the chunks pushed in one tick as one write, with the same bytes', async () => {
+    const src = new Readable({ read() {} });
+    const { dest, writes } = recorder();
+    const seen: Buffer[] = [];
+    relay(src, dest, (c) => seen.push(c));
+    const sent = Array.from({ length: 50 }, (_, i) => event(i));
+    for (const c of sent) src.push(c);
+    src.push(null);
+    await new Promise((resolve) => dest.once('finish', resolve));
+    expect(writes).toHaveLength(1);
+    expect(Buffer.concat(writes).equals(Buffer.concat(sent))).toBe(true);
+    expect(Buffer.concat(seen).equals(Buffer.concat(sent))).toBe(true);
+  });
+
+  it('writes chunks that arrive in separate ticks as they come, one write each', async () => {
+    const src = new Readable({ read() {} });
+    const { dest, writes } = recorder();
+    relay(src, dest);
+    for (let i = 0; i < 5; i++) {
+      src.push(event(i));
+      await nextMacrotask();
+      expect(writes).toHaveLength(i + 1);
+    }
+    src.push(null);
+    await new Promise((resolve) => dest.once('finish', resolve));
+    expect(writes).toHaveLength(5);
+  });
+
+  it('stops reading while the destination is full, so the source fills up and reports backpressure', async () => {
+    const src = new Readable({ read() {}, highWaterMark: 1024 });
+    const { dest, writes, release } = recorder(1, false);
+    relay(src, dest);
+    src.push(Buffer.alloc(100));
+    await nextMacrotask();
+    expect(writes).toHaveLength(1);
+    // The destination has not called back: nothing more is read, the source's buffer grows to its mark.
+    let accepted = true;
+    for (let i = 0; i < 20 && accepted; i++) accepted = src.push(Buffer.alloc(100));
+    await nextMacrotask();
+    expect(accepted).toBe(false);
+    expect(writes).toHaveLength(1);
+    expect(src.readableLength).toBeGreaterThanOrEqual(1024);
+    release();
+    await nextMacrotask();
+    expect(writes).toHaveLength(2);
+    expect(src.readableLength).toBe(0);
+  });
+
+  it('stops and detaches when the destination goes away', async () => {
+    const src = new Readable({ read() {} });
+    const { dest, writes } = recorder();
+    relay(src, dest);
+    src.push(event(0));
+    await nextMacrotask();
+    dest.destroy();
+    await nextMacrotask();
+    src.push(event(1));
+    await nextMacrotask();
+    expect(writes).toHaveLength(1);
+    expect(src.listenerCount('readable')).toBe(0);
+    expect(src.listenerCount('end')).toBe(0);
+  });
+
+  it('through the proxy: an upstream read of 100 SSE events reaches the caller in far fewer chunk frames, byte for byte', async () => {
+    const events = Array.from({ length: 100 }, (_, i) => event(i));
+    // One socket write of 100 chunked frames: the proxy reads them at once.
+    const framed = events.map((e) => `${e.length.toString(16)}\r\n${e.toString('latin1')}\r\n`).join('') + '0\r\n\r\n';
+    const upstream = await startRawUpstream((socket) => {
+      socket.end(`HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n${framed}`, 'latin1');
+    });
+    const { url } = await startProxy(upstream.url);
+    const raw = await rawExchange(
+      url,
+      'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}',
+    );
+    expect(raw.startsWith('HTTP/1.1 200')).toBe(true);
+    const { frames, body } = dechunk(raw);
+    expect(body.equals(Buffer.concat(events))).toBe(true);
+    expect(frames).toBeLessThan(10);
+  });
+});
