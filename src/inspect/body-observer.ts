@@ -29,7 +29,11 @@ export class BodyObserver {
     private readonly onError?: (err: unknown) => void,
   ) {
     if (kind === 'sse') {
-      this.parser = new SseParser({ maxEventBytes: inspector.maxEventBytes, onEvent: (ev) => inspector.onEvent(ev) });
+      this.parser = new SseParser({
+        maxEventBytes: inspector.maxEventBytes,
+        onEvent: (ev) => inspector.onEvent(ev),
+        skipper: inspector,
+      });
     }
   }
 

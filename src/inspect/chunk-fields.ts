@@ -30,12 +30,13 @@ export type DataKind = 'json' | 'done' | 'text';
 
 const OPEN_BRACE = 0x7b;
 
-function firstNonSpace(data: string): number {
-  for (let i = 0; i < data.length; i++) {
-    const c = data.charCodeAt(i);
-    // space, \t, \n, \r
-    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i;
-  }
+/** JSON's insignificant whitespace: space, \t, \n, \r. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d;
+}
+
+function firstNonSpace(data: string, from = 0): number {
+  for (let i = from; i < data.length; i++) if (!isJsonSpace(data.charCodeAt(i))) return i;
   return -1;
 }
 
@@ -136,4 +137,122 @@ export function repeatsHead(data: string, head: string): boolean {
   if (data.length <= head.length || data.slice(0, head.length) !== head) return false;
   INSPECTED_KEY.lastIndex = head.length;
   return !INSPECTED_KEY.test(data);
+}
+
+// --- Content-chunk templates (the SSE fast path) -------------------------------------------------------------
+//
+// Once a stream has repeated a head, its chunks differ only in their content text. A template is the bytes of
+// such an event around that text: `data: {…"content":"` before it and `"…}\n\n` after it. An event whose bytes
+// are the prefix, then the inner bytes of one JSON string, then the suffix, is the template's event with other
+// text: the same JSON apart from one string value that no rule reads, so the same fields. The inspector then
+// only counts it, without decoding it or parsing its JSON (see SseEventSkipper in sse-parser.ts).
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const COLON = 0x3a;
+
+/** Index of the quote that closes the JSON string opening at `open` (a `"`), or -1. */
+function closingQuote(text: string, open: number): number {
+  for (let i = open + 1; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) return i;
+    if (c === BACKSLASH) i++;
+  }
+  return -1;
+}
+
+/**
+ * The quotes around the string value of the first `"content"` key (at any depth) of a valid JSON text, if any.
+ * Outside strings a valid JSON text has quotes only where strings open, so the scan hops from string to string.
+ */
+function contentString(json: string): { open: number; close: number } | undefined {
+  for (let open = json.indexOf('"'); open !== -1; ) {
+    const close = closingQuote(json, open);
+    if (close === -1) return undefined;
+    const colon = firstNonSpace(json, close + 1);
+    if (colon !== -1 && json.charCodeAt(colon) === COLON && json.slice(open + 1, close) === 'content') {
+      const value = firstNonSpace(json, colon + 1);
+      if (value === -1 || json.charCodeAt(value) !== QUOTE) return undefined;
+      const valueClose = closingQuote(json, value);
+      return valueClose === -1 ? undefined : { open: value, close: valueClose };
+    }
+    open = json.indexOf('"', close + 1);
+  }
+  return undefined;
+}
+
+/** A regex source matching exactly `text`'s characters (latin1: one per byte). */
+function literal(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
+    out += alnum ? text[i] : `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/**
+ * The inner bytes of a JSON string (no quote, backslash only as an escape) and no raw line end anywhere (a CR or
+ * LF would end the SSE line, so the event would not be the template's), written as an unrolled loop.
+ */
+const STRING_INNER = String.raw`[^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*`;
+
+/**
+ * Sticky regexes for "rest of the content string, then this suffix", by suffix. A stream's suffix is the same for
+ * every response of a provider (only the prefix holds ids), so they are compiled once, not per response: V8 takes
+ * tens of microseconds to compile one. Bounded: cleared when full.
+ */
+const tails = new Map<string, RegExp>();
+const MAX_TAILS = 256;
+
+function tailRegex(suffix: string): RegExp {
+  let re = tails.get(suffix);
+  if (re === undefined) {
+    if (tails.size >= MAX_TAILS) tails.clear();
+    re = new RegExp(STRING_INNER + literal(suffix), 'y');
+    tails.set(suffix, re);
+  }
+  return re;
+}
+
+const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
+
+export class ContentChunkTemplate {
+  /** Bytes of the shortest event of this template (empty text). */
+  readonly minBytes: number;
+
+  private constructor(
+    /** `data: ` and the JSON up to and including the content string's opening quote, as latin1. */
+    private readonly prefix: string,
+    /** Sticky: the rest of a content string, its closing quote, the rest of the JSON and the blank line. */
+    private readonly tail: RegExp,
+    suffixBytes: number,
+  ) {
+    this.minBytes = prefix.length + suffixBytes;
+  }
+
+  /**
+   * The template of the event `data: <data>\n\n`, when `data` has a `"content"` string value; `data` must be a
+   * payload whose fields were read (the template stands for them).
+   */
+  static fromData(data: string): ContentChunkTemplate | undefined {
+    const at = contentString(data);
+    if (at === undefined) return undefined;
+    const suffix = latin1(`${data.slice(at.close)}\n\n`);
+    return new ContentChunkTemplate(latin1(`data: ${data.slice(0, at.open + 1)}`), tailRegex(suffix), suffix.length);
+  }
+
+  /**
+   * When `text` (bytes read as latin1) holds, from `start`, a whole event of this template that ends by `limit`,
+   * the offset just past its blank line; else -1.
+   */
+  match(text: string, start: number, limit: number): number {
+    const textStart = start + this.prefix.length;
+    if (textStart > limit || text.slice(start, textStart) !== this.prefix) return -1;
+    const re = this.tail;
+    re.lastIndex = textStart;
+    if (!re.test(text)) return -1;
+    return re.lastIndex <= limit ? re.lastIndex : -1;
+  }
 }

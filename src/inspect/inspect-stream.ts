@@ -100,7 +100,12 @@ export class InspectStream extends Transform {
     if (this.mode === 'flag') {
       this.observer = new BodyObserver(options.inspector, this.kind);
     } else if (this.kind === 'sse') {
-      this.parser = new SseParser({ maxEventBytes: options.inspector.maxEventBytes, onEvent: (ev) => this.onBlockModeEvent(ev) });
+      const inspector = options.inspector;
+      this.parser = new SseParser({
+        maxEventBytes: inspector.maxEventBytes,
+        onEvent: (ev) => this.onBlockModeEvent(ev),
+        skipper: inspector,
+      });
     }
   }
 

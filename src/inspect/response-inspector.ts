@@ -4,6 +4,7 @@
  */
 import { HEADER_MODEL_ID, HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../telemetry/attributes.js';
 import {
+  ContentChunkTemplate,
   classifyData,
   extractChunkFields,
   repeatableHead,
@@ -26,7 +27,7 @@ import {
   type RequestIdEcho,
 } from './detectors.js';
 import type { InflightHandle } from './registries.js';
-import type { SseEvent } from './sse-parser.js';
+import type { SseEvent, SseEventSkipper } from './sse-parser.js';
 
 /** Completion ids one request claims in the shared registry at most (a drifting stream has one per chunk). */
 export const MAX_IDS_PER_REQUEST = 1024;
@@ -81,7 +82,7 @@ function headerValue(value: string | string[] | undefined): string | undefined {
   return typeof value === 'string' ? value : value.join(',');
 }
 
-export class ResponseInspector {
+export class ResponseInspector implements SseEventSkipper {
   readonly facts: Readonly<RequestFacts>;
   readonly inflight: { readonly apiKey: number; readonly session: number };
 
@@ -103,6 +104,13 @@ export class ResponseInspector {
 
   /** Head of the last parsed chunk, when a chunk repeating it need not be parsed. */
   private head: string | undefined;
+  /** The payload `head` was taken from: parsed, and (being repeatable) a chunk with its fields changes nothing. */
+  private headData: string | undefined;
+  /**
+   * The fast path's template, made from `headData` once a chunk repeats its head (null: it has no content
+   * string). Every chunk whose fields are read drops it, so it always stands for the last id and model seen.
+   */
+  private template: ContentChunkTemplate | null | undefined;
   private lastModel: string | undefined;
   private responseModel: string | undefined;
   private responseModelId: string | undefined;
@@ -201,15 +209,37 @@ export class ResponseInspector {
     this.onData(event.data);
   }
 
+  /** SSE fast path ({@link SseEventSkipper}): a template of the last parsed chunk is known and could fit. */
+  canSkipEvent(bytes: number): boolean {
+    return this.template != null && this.summary === undefined && bytes >= this.template.minBytes;
+  }
+
+  /**
+   * SSE fast path ({@link SseEventSkipper}): when `text` holds, from `start`, a whole event that repeats the last
+   * parsed chunk with other content text, counts it and returns the offset past it; else -1 (the parser then parses
+   * the event and calls `onEvent`). Such an event would change nothing else (see `template`).
+   */
+  skipEvent(text: string, start: number, limit: number): number {
+    if (this.template == null || this.summary !== undefined) return -1;
+    const end = this.template.match(text, start, limit);
+    if (end !== -1) this.events++;
+    return end;
+  }
+
   /** One `data:` payload. */
   onData(data: string): void {
     if (this.summary !== undefined) return;
     // Same head as the last parsed chunk: same id and model, nothing new to check (see chunk-fields.ts).
-    if (this.head !== undefined && repeatsHead(data, this.head)) return;
+    if (this.head !== undefined && repeatsHead(data, this.head)) {
+      // It repeats: from now on skip such events from their bytes (see chunk-fields.ts).
+      if (this.template === undefined) this.template = (this.headData !== undefined && ContentChunkTemplate.fromData(this.headData)) || null;
+      return;
+    }
     const fields = extractChunkFields(data);
     if (fields !== undefined) {
       this.onChunk(fields, 'chunk');
       this.head = repeatableHead(data, fields);
+      this.headData = this.head === undefined ? undefined : data;
       return;
     }
     // Not a JSON object: `[DONE]` or router text such as `provider failed, failover enabled`. Malformed JSON
@@ -233,6 +263,10 @@ export class ResponseInspector {
   /** Fields of one chunk or body (the probe calls this with chunks its client library parsed). */
   onChunk(fields: ChunkFields, source: EchoSource = 'chunk'): void {
     if (this.summary !== undefined) return;
+    // The repeated head and the fast path's template stand for the last chunk seen: that may be another one now.
+    this.head = undefined;
+    this.headData = undefined;
+    this.template = undefined;
     if (fields.requestId !== undefined) this.echoRequestId(fields.requestId, source);
     if (fields.sessionId !== undefined) {
       const finding = checkSessionEcho(this.session, fields.sessionId, source);

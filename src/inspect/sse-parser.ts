@@ -63,6 +63,21 @@ export interface SseEvent {
 export interface SseParserOptions {
   maxEventBytes?: number;
   onEvent: (event: SseEvent) => void;
+  /** A fast path for events the caller can account for from their bytes (see {@link SseEventSkipper}). */
+  skipper?: SseEventSkipper;
+}
+
+/**
+ * Takes whole events off the parser's hands without their being decoded or reported. At each event boundary (no
+ * line or event in progress) the parser asks `canSkipEvent()` with the bytes left in the chunk; if so it offers the chunk, read as latin1 (one character
+ * per byte, so offsets are byte offsets; decoded once per `write()`), from `start`. An event `skipEvent` may take ends,
+ * with its blank line, by `limit` (so it is within `maxEventBytes`). Returning the offset just past that blank
+ * line means the skipper accounted for the event: `onEvent` is not called for it. -1 means parse it as usual.
+ */
+export interface SseEventSkipper {
+  /** Whether an event of at most `bytes` bytes could be skipped now (asked before the chunk is decoded). */
+  canSkipEvent(bytes: number): boolean;
+  skipEvent(text: string, start: number, limit: number): number;
 }
 
 export type SseFieldName = 'data' | 'event' | 'id' | 'retry';
@@ -127,6 +142,7 @@ function isAsciiDigits(s: string): boolean {
 export class SseParser {
   private readonly maxEventBytes: number;
   private readonly onEvent: (event: SseEvent) => void;
+  private readonly skipper: SseEventSkipper | undefined;
 
   // The line in progress, copied out of earlier chunks into one reusable buffer (so a small tail does not pin a
   // large chunk, and completing a line costs no concatenation).
@@ -156,6 +172,7 @@ export class SseParser {
   constructor(options: SseParserOptions) {
     this.maxEventBytes = options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES;
     this.onEvent = options.onEvent;
+    this.skipper = options.skipper;
   }
 
   /**
@@ -204,7 +221,19 @@ export class SseParser {
     // searched at most once per line end and the whole chunk is scanned in linear time.
     let nextLf = -2;
     let nextCr = -2;
+    const skipper = this.skipper;
+    let text: string | undefined;
     while (pos < len && !this.stopped) {
+      if (skipper !== undefined && this.lineBytes === 0 && !this.hasContent) {
+        // An event boundary: offer the skipper the event that starts here.
+        const limit = Math.min(len, pos + this.maxEventBytes + 1);
+        const end = skipper.canSkipEvent(limit - pos) ? skipper.skipEvent((text ??= chunk.toString('latin1')), pos, limit) : -1;
+        if (end !== -1) {
+          this.idle = end;
+          pos = end;
+          continue;
+        }
+      }
       if (nextLf !== -1 && nextLf < pos) nextLf = chunk.indexOf(LF, pos);
       if (nextCr !== -1 && nextCr < pos) nextCr = chunk.indexOf(CR, pos);
       let eol: number;
