@@ -42,7 +42,7 @@ import {
   HEADER_X_SESSION_ID,
   type RequestIdEcho,
 } from '../telemetry/attributes.js';
-import { ProxyMetrics, statusClass } from '../telemetry/metrics.js';
+import { ProxyMetrics } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ApiKeyIdentifier, extractApiKey, randomFingerprintSecret } from './api-key.js';
 import { BodyTap, isJsonContentType } from './body-tap.js';
@@ -109,6 +109,9 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     logController: new LogController({ disableRequestLogging: true }),
+    // No per-request child logger (a pino child per request is measurable on the hot path): the sidecar's own log
+    // lines name the request id themselves, and fastify's request ids (req-1, …) are not the ones users search by.
+    childLoggerFactory: (parent) => parent,
     // The sidecar decides request ids itself (validation, rejection tracking).
     requestIdHeader: false,
     // Long-lived SSE responses must not be cut by a server-side request timeout.
@@ -315,7 +318,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     if (firstChunkAt !== undefined) {
       const ttfc = firstChunkAt - state.startedAt;
       span.setAttribute(CROSSTALK_TIME_TO_FIRST_CHUNK_MS, Math.round(ttfc * 1000) / 1000);
-      metrics.timeToFirstChunk.observe({ route: state.route }, ttfc / 1000);
+      metrics.recordTimeToFirstChunk(state.route, ttfc / 1000);
     }
     const failed =
       endReason !== 'blocked' &&
@@ -333,8 +336,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     } catch (err) {
       logger.error({ requestId: state.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }, 'crosstalk inspector failed at the end of a response');
     }
-    metrics.requests.inc({ method: state.method, route: state.route, status_class: statusClass(status) });
-    metrics.duration.observe({ route: state.route }, (now - state.startedAt) / 1000);
+    metrics.recordRequest(state.method, state.route, status, (now - state.startedAt) / 1000);
     span.end();
     // fastify closes the connections that are idle when close() starts; one whose last response finishes later
     // would keep close() waiting for --shutdown-timeout. Close it as soon as it goes idle.
