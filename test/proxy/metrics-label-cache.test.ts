@@ -11,7 +11,7 @@ describe('per-request metrics with cached label children', () => {
     m.recordTimeToFirstChunk('/v1/chat/completions', 0.004);
     const requests = await m.requests.get();
     const count = (labels: Record<string, string>) =>
-      requests.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value;
+      requests.values.find((v) => Object.entries(labels).every(([k, val]) => (v.labels as Record<string, unknown>)[k] === val))?.value;
     expect(count({ method: 'POST', route: '/v1/chat/completions', status_class: '5xx' })).toBe(3);
     expect(count({ method: 'POST', route: '/v1/chat/completions', status_class: '2xx' })).toBe(1);
     expect(count({ method: 'GET', route: '/r/1099', status_class: '2xx' })).toBe(1);
