@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 
 export interface RequestBodyFacts {
   /** The body's top-level `model` field, when the body is a JSON object naming one. */
@@ -41,6 +41,37 @@ export class BodyTap extends Transform {
     if (!this.overflow && this.chunks.length > 0) this.onFacts(parseBodyFacts(Buffer.concat(this.chunks)));
     this.chunks.length = 0;
     callback();
+  }
+}
+
+/**
+ * Reads a whole request body of a known, small length (the caller checked `content-length`). Node's parser stops
+ * at that length, so `end` means the body is complete; a client that goes away before that fails the read.
+ */
+export function readWholeBody(payload: Readable, callback: (err: Error | null, body?: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  let settled = false;
+  const finish = (err: Error | null, body?: Buffer): void => {
+    if (settled) return;
+    settled = true;
+    payload.off('data', onData);
+    callback(err, body);
+  };
+  const onData = (chunk: Buffer): void => {
+    chunks.push(chunk);
+  };
+  payload.on('data', onData);
+  payload.once('end', () => finish(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+  payload.once('error', (err: Error) => finish(err));
+  payload.once('close', () => finish(new RequestBodyAborted()));
+}
+
+/** The client closed its connection before sending the whole request body. */
+export class RequestBodyAborted extends Error {
+  override readonly name = 'RequestBodyAborted';
+  readonly statusCode = 400;
+  constructor() {
+    super('the client closed the connection before sending the whole request body');
   }
 }
 

@@ -176,7 +176,7 @@ export class ProxyInspection {
   ): BodyMeter {
     const inspector = state.inspector;
     if (!inspector) return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
-    inspector.onResponseHeaders(headers);
+    // The inspector has already seen the upstream's headers (the proxy shows them to it before rewriting them).
     if (this.blocking && inspector.hasFindings) {
       // A header echo mismatch is known before the first byte: not one byte of the foreign body is sent.
       this.sendBlocked(state, reply, inspector.reasons);

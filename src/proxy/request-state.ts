@@ -36,6 +36,8 @@ export interface RequestState {
   /** From the JSON body, once the body has been read. */
   requestModel?: string;
   requestStream?: boolean;
+  /** A small JSON request body read whole (see the preParsing hook): forwarded as these bytes. */
+  requestBody?: Buffer;
   /** What the upstream's `x-request-id` response header said, if anything. */
   upstreamRequestIdEcho?: string;
   upstreamStatus?: number;

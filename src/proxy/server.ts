@@ -45,7 +45,7 @@ import {
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ApiKeyIdentifier, extractApiKey, randomFingerprintSecret } from './api-key.js';
-import { BodyTap, isJsonContentType } from './body-tap.js';
+import { BodyTap, RequestBodyAborted, isJsonContentType, parseBodyFacts, readWholeBody, type RequestBodyFacts } from './body-tap.js';
 import { IncidentLog } from './incidents.js';
 import { DEFAULT_MAX_REQUEST_COPY_BYTES, type ProxyConfig } from './options.js';
 import { decideRequestId } from './request-id.js';
@@ -82,6 +82,28 @@ const propagator = new W3CTraceContextPropagator();
 /** reply-from already drops `connection`, the names it lists, and `transfer-encoding`. */
 const HOP_BY_HOP_REQUEST_HEADERS = ['keep-alive', 'proxy-connection', 'upgrade', 'te', 'expect'] as const;
 const CONTENT_TYPE_SSE = 'text/event-stream';
+/** Request bodies up to this size (with a content-length) are read whole before forwarding; larger ones stream. */
+const WHOLE_BODY_MAX_BYTES = 64 * 1024;
+
+function contentLength(value: string | undefined): number | undefined {
+  if (value === undefined || !/^\d{1,15}$/.test(value)) return undefined;
+  return Number(value);
+}
+
+/** Response headers that describe the upstream connection only (RFC 9110 §7.6.1); Node frames the caller's. */
+const HOP_BY_HOP_RESPONSE_HEADERS = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer'] as const;
+
+function stripHopByHopResponseHeaders(headers: IncomingHttpHeaders): void {
+  const connection = headers.connection;
+  if (typeof connection === 'string') {
+    // Headers the upstream named as hop-by-hop in its Connection header.
+    for (const name of connection.split(',')) {
+      const n = name.trim().toLowerCase();
+      if (n !== '') delete headers[n];
+    }
+  }
+  for (const name of HOP_BY_HOP_RESPONSE_HEADERS) delete headers[name];
+}
 
 /** First value of a header, or undefined (Node gives arrays for a few repeated headers). */
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -136,23 +158,39 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     done();
   });
 
-  // Tap JSON request bodies for `model`/`stream`; the original bytes stream upstream untouched.
+  // JSON request bodies give the sidecar `model` and `stream`. A small one with a content-length (a chat request,
+  // nearly always) is read whole and sent upstream as one buffer: its facts are known before the upstream call,
+  // and it is cheaper to forward than a stream (no Transform, no stream body in undici). Anything else streams
+  // upstream untouched: through a tap that keeps a bounded copy, or (past the copy cap) as it is.
   app.addHook('preParsing', (request, _reply, payload, done) => {
     const state = request[kRequestState];
     if (!state || !isJsonContentType(request.headers['content-type'])) return done(null, payload);
-    const tap = new BodyTap(DEFAULT_MAX_REQUEST_COPY_BYTES, (facts) => {
-      if (facts.model !== undefined) {
-        state.requestModel = facts.model;
-        state.inspector?.setRequestModel(facts.model);
-        if (state.isChat) state.span.updateName(`${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${facts.model}`);
-      }
-      if (facts.stream !== undefined) state.requestStream = facts.stream;
-    });
+    const length = contentLength(request.headers['content-length']);
+    if (length !== undefined && length > 0 && length <= WHOLE_BODY_MAX_BYTES && request.method !== 'GET' && request.method !== 'HEAD') {
+      readWholeBody(payload, (err, body) => {
+        if (err || body === undefined) return done(err ?? new RequestBodyAborted());
+        state.requestBody = body;
+        applyBodyFacts(state, parseBodyFacts(body));
+        done(null, payload);
+      });
+      return;
+    }
+    if (length !== undefined && length > DEFAULT_MAX_REQUEST_COPY_BYTES) return done(null, payload);
+    const tap = new BodyTap(DEFAULT_MAX_REQUEST_COPY_BYTES, (facts) => applyBodyFacts(state, facts));
     // Plain pipe (see link-streams.ts on pipeline's cost); a broken upload fails the forwarded body too.
     payload.on('error', (err) => tap.destroy(err));
     payload.pipe(tap);
     done(null, tap);
   });
+
+  function applyBodyFacts(state: RequestState, facts: RequestBodyFacts): void {
+    if (facts.model !== undefined) {
+      state.requestModel = facts.model;
+      state.inspector?.setRequestModel(facts.model);
+      if (state.isChat) state.span.updateName(`${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${facts.model}`);
+    }
+    if (facts.stream !== undefined) state.requestStream = facts.stream;
+  }
 
   app.register(httpProxy, {
     upstream: config.upstream.href.replace(/\/$/, ''),
@@ -171,7 +209,11 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     // Forward the raw path and query exactly as received (http-proxy would re-encode the query string).
     handler: (request, reply, dest, options) => {
       const q = request.url.indexOf('?');
-      return reply.from(q === -1 ? dest : dest + request.url.slice(q), options);
+      const url = q === -1 ? dest : dest + request.url.slice(q);
+      const body = request[kRequestState]?.requestBody;
+      // A body read whole goes as those bytes, with the caller's own content-type value (reply-from sets both).
+      if (body !== undefined) return reply.from(url, { ...options, body, contentType: request.headers['content-type'] as string });
+      return reply.from(url, options);
     },
     replyOptions: {
       rewriteRequestHeaders: (request, headers) => {
@@ -188,12 +230,18 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
         return headers;
       },
       rewriteHeaders: (headers, request) => {
+        // reply-from strips the upstream's connection headers only for HTTP/2 sources: copied through, an upstream
+        // `connection: keep-alive` kept the caller's connection open after it asked for `connection: close`.
+        stripHopByHopResponseHeaders(headers);
         const state = request?.[kRequestState];
         if (!state) return headers;
         const echo = headers[HEADER_REQUEST_ID];
         state.upstreamRequestIdEcho = Array.isArray(echo) ? echo[0] : (echo as string | undefined);
-        // A copy: the inspector still needs the upstream's own headers (its echo) after this.
-        return { ...headers, [HEADER_REQUEST_ID]: state.requestId, [HEADER_REQUEST_ID_ECHO]: requestIdEcho(state) };
+        // The inspector reads the upstream's own echo headers before ours replace them.
+        state.inspector?.onResponseHeaders(headers);
+        headers[HEADER_REQUEST_ID] = state.requestId;
+        headers[HEADER_REQUEST_ID_ECHO] = requestIdEcho(state);
+        return headers;
       },
       onResponse: (request, reply, res) => {
         const state = request[kRequestState];

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
 import { startProxy, startUpstream, waitForSpan } from '../helpers/proxy-harness.js';
@@ -47,6 +47,9 @@ describe('client faults', () => {
   it('1,000 aborted streams leave no upstream or client sockets and no requests in flight behind', async () => {
     const { upstream, open } = await endlessStream();
     const { url, adminUrl, proxy } = await startProxy(upstream.url);
+    // Our own client pool, closed afterwards: its idle keep-alive connections are not left behind by the proxy
+    // (they would stay for the server's keep-alive timeout).
+    const client = new Agent();
     for (let batch = 0; batch < 20; batch++) {
       await Promise.all(
         Array.from({ length: 50 }, async () => {
@@ -56,6 +59,7 @@ describe('client faults', () => {
             body: '{}',
             headers: { 'content-type': 'application/json' },
             signal: controller.signal,
+            dispatcher: client,
           });
           await res.body[Symbol.asyncIterator]().next();
           controller.abort();
@@ -63,6 +67,7 @@ describe('client faults', () => {
         }),
       );
     }
+    await client.close();
     const deadline = Date.now() + 5_000;
     while ((open() > 0 || (await connectionCount(proxy.app.server)) > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 20));
