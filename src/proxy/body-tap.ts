@@ -50,20 +50,29 @@ export class BodyTap extends Transform {
  */
 export function readWholeBody(payload: Readable, callback: (err: Error | null, body?: Buffer) => void): void {
   const chunks: Buffer[] = [];
-  let settled = false;
-  const finish = (err: Error | null, body?: Buffer): void => {
-    if (settled) return;
-    settled = true;
-    payload.off('data', onData);
-    callback(err, body);
-  };
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
   };
+  const onEnd = (): void => {
+    settle();
+    callback(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+  };
+  const onError = (err: Error): void => {
+    settle();
+    callback(err);
+  };
+  // 'close' before 'end': the client left. (The error is built only then: an Error captures a stack.)
+  const onClose = (): void => onError(new RequestBodyAborted());
+  const settle = (): void => {
+    payload.off('data', onData);
+    payload.off('end', onEnd);
+    payload.off('error', onError);
+    payload.off('close', onClose);
+  };
   payload.on('data', onData);
-  payload.once('end', () => finish(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-  payload.once('error', (err: Error) => finish(err));
-  payload.once('close', () => finish(new RequestBodyAborted()));
+  payload.on('end', onEnd);
+  payload.on('error', onError);
+  payload.on('close', onClose);
 }
 
 /** The client closed its connection before sending the whole request body. */
