@@ -13,7 +13,7 @@ import type { Readable, Writable } from 'node:stream';
  * chunk waits: Node's http server already holds a response's writes until the end of the tick (it corks the socket).
  *
  * Backpressure is pipe's: while `dest.write()` returns false nothing more is read, `src` fills to its
- * highWaterMark and undici stops reading the upstream socket. `onChunk` sees every chunk before it is written.
+ * highWaterMark and undici stops reading the upstream socket. `onChunk` sees every chunk right after it is written.
  * Teardown is the caller's (fastify's `sendStream` and `linkStreams` destroy `src` when `dest` closes early); this
  * only stops reading when either side is gone.
  */
@@ -25,8 +25,10 @@ export function relay(src: Readable, dest: Writable, onChunk?: (chunk: Buffer) =
     let chunk: Buffer | null;
     while ((chunk = src.read() as Buffer | null) !== null) {
       if (dest.destroyed) return stop();
+      // Written first: an observer (flag-mode inspection) never delays the caller's bytes.
+      const written = dest.write(chunk);
       onChunk?.(chunk);
-      if (!dest.write(chunk)) {
+      if (!written) {
         awaitingDrain = true;
         dest.once('drain', onDrain);
         return;
