@@ -21,6 +21,11 @@ export const errors = {
     'The upstream response belongs to another request (%s); it was blocked',
     502,
   ),
+  CROSSTALK_ERR_REQUEST_BODY_ABORTED: createError(
+    'CROSSTALK_ERR_REQUEST_BODY_ABORTED',
+    'The client closed the connection before sending the whole request body',
+    400,
+  ),
   CROSSTALK_ERR_CONFIG: createError('CROSSTALK_ERR_CONFIG', '%s', 500),
 } as const;
 

@@ -69,10 +69,11 @@ export interface SseParserOptions {
 
 /**
  * Takes whole events off the parser's hands without their being decoded or reported. At each event boundary (no
- * line or event in progress) the parser asks `canSkipEvent()` with the bytes left in the chunk; if so it offers the chunk, read as latin1 (one character
- * per byte, so offsets are byte offsets; decoded once per `write()`), from `start`. An event `skipEvent` may take ends,
- * with its blank line, by `limit` (so it is within `maxEventBytes`). Returning the offset just past that blank
- * line means the skipper accounted for the event: `onEvent` is not called for it. -1 means parse it as usual.
+ * line or event in progress) the parser asks `canSkipEvent()` with the bytes left in the chunk; if so it offers the
+ * chunk, read as latin1 (one character per byte, so offsets are byte offsets; decoded once per `write()`), from
+ * `start`. An event `skipEvent` may take ends, with its blank line, by `limit` (so it is within `maxEventBytes`).
+ * Returning the offset just past that blank line means the skipper accounted for the event: `onEvent` is not
+ * called for it. -1 means parse it as usual.
  */
 export interface SseEventSkipper {
   /** Whether an event of at most `bytes` bytes could be skipped now (asked before the chunk is decoded). */

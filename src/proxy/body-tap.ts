@@ -1,4 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { errors } from '../errors.js';
 
 export interface RequestBodyFacts {
   /** The body's top-level `model` field, when the body is a JSON object naming one. */
@@ -48,40 +49,31 @@ export class BodyTap extends Transform {
  * Reads a whole request body of a known, small length (the caller checked `content-length`). Node's parser stops
  * at that length, so `end` means the body is complete; a client that goes away before that fails the read.
  */
-export function readWholeBody(payload: Readable, callback: (err: Error | null, body?: Buffer) => void): void {
+export function readWholeBody(payload: Readable, onBody: (body: Buffer) => void, onError: (err: Error) => void): void {
   const chunks: Buffer[] = [];
   const onData = (chunk: Buffer): void => {
     chunks.push(chunk);
   };
   const onEnd = (): void => {
     settle();
-    callback(null, chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    onBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
   };
-  const onError = (err: Error): void => {
+  const onFailure = (err: Error): void => {
     settle();
-    callback(err);
+    onError(err);
   };
   // 'close' before 'end': the client left. (The error is built only then: an Error captures a stack.)
-  const onClose = (): void => onError(new RequestBodyAborted());
+  const onClose = (): void => onFailure(new errors.CROSSTALK_ERR_REQUEST_BODY_ABORTED());
   const settle = (): void => {
     payload.off('data', onData);
     payload.off('end', onEnd);
-    payload.off('error', onError);
+    payload.off('error', onFailure);
     payload.off('close', onClose);
   };
   payload.on('data', onData);
   payload.on('end', onEnd);
-  payload.on('error', onError);
+  payload.on('error', onFailure);
   payload.on('close', onClose);
-}
-
-/** The client closed its connection before sending the whole request body. */
-export class RequestBodyAborted extends Error {
-  override readonly name = 'RequestBodyAborted';
-  readonly statusCode = 400;
-  constructor() {
-    super('the client closed the connection before sending the whole request body');
-  }
 }
 
 export function parseBodyFacts(body: Buffer): RequestBodyFacts {

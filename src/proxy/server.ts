@@ -45,7 +45,7 @@ import {
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ApiKeyIdentifier, extractApiKey, randomFingerprintSecret } from './api-key.js';
-import { BodyTap, RequestBodyAborted, isJsonContentType, parseBodyFacts, readWholeBody, type RequestBodyFacts } from './body-tap.js';
+import { BodyTap, isJsonContentType, parseBodyFacts, readWholeBody, type RequestBodyFacts } from './body-tap.js';
 import { IncidentLog } from './incidents.js';
 import { DEFAULT_MAX_REQUEST_COPY_BYTES, type ProxyConfig } from './options.js';
 import { decideRequestId } from './request-id.js';
@@ -167,12 +167,15 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     if (!state || !isJsonContentType(request.headers['content-type'])) return done(null, payload);
     const length = contentLength(request.headers['content-length']);
     if (length !== undefined && length > 0 && length <= WHOLE_BODY_MAX_BYTES && request.method !== 'GET' && request.method !== 'HEAD') {
-      readWholeBody(payload, (err, body) => {
-        if (err || body === undefined) return done(err ?? new RequestBodyAborted());
-        state.requestBody = body;
-        applyBodyFacts(state, parseBodyFacts(body));
-        done(null, payload);
-      });
+      readWholeBody(
+        payload,
+        (body) => {
+          state.requestBody = body;
+          applyBodyFacts(state, parseBodyFacts(body));
+          done(null, payload);
+        },
+        (err) => done(err),
+      );
       return;
     }
     if (length !== undefined && length > DEFAULT_MAX_REQUEST_COPY_BYTES) return done(null, payload);
