@@ -48,29 +48,48 @@ function readProfile(file: string): CpuProfile {
   return JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
 }
 
-/** Self time grouped by package (node_modules), source file (ours), node built-ins and native code. */
-export function selfTimeByOwner(file: string, top = 12): SelfTime[] {
-  const profile = readProfile(file);
+/**
+ * Sums the self time of every non-idle sample under the key `keyOf` gives its node (with `where` for display),
+ * and returns the `top` keys by time.
+ */
+function sumSelfTime(
+  profile: CpuProfile,
+  top: number,
+  keyOf: (node: ProfileNode) => { name: string; where: string },
+): SelfTime[] {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const totals = new Map<string, number>();
+  const totals = new Map<string, { name: string; where: string; us: number }>();
   let totalUs = 0;
   profile.samples.forEach((id, i) => {
     const node = byId.get(id);
     if (node === undefined || node.callFrame.functionName === '(idle)') return;
     const us = profile.timeDeltas[i] ?? 0;
     totalUs += us;
-    const key = node.callFrame.functionName === '(garbage collector)' ? '(garbage collector)' : owner(node.callFrame.url);
-    totals.set(key, (totals.get(key) ?? 0) + us);
+    const { name, where } = keyOf(node);
+    const key = `${name}@${where}`;
+    const entry = totals.get(key) ?? { name, where, us: 0 };
+    entry.us += us;
+    totals.set(key, entry);
   });
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
+  return [...totals.values()]
+    .sort((a, b) => b.us - a.us)
     .slice(0, top)
-    .map(([name, us]) => ({ name, where: '', ms: us / 1000, share: totalUs === 0 ? 0 : us / totalUs }));
+    .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, share: totalUs === 0 ? 0 : e.us / totalUs }));
+}
+
+const GC = '(garbage collector)';
+
+/** Self time grouped by package (node_modules), source file (ours), node built-ins and native code. */
+export function selfTimeByOwner(file: string, top = 12): SelfTime[] {
+  return sumSelfTime(readProfile(file), top, ({ callFrame: f }) => ({
+    name: f.functionName === GC ? GC : owner(f.url),
+    where: '',
+  }));
 }
 
 /**
  * Self time charged to the nearest caller outside node's built-ins and native code: a socket `writev` reached
- * from the response tap's `_transform` counts for `dist/proxy/response-tap.js`. Answers "whose work is this",
+ * from the relay's pump counts for `dist/proxy/relay.js`. Answers "whose work is this",
  * where plain self time mostly says "node:internal streams".
  */
 export function selfTimeByNearestOwner(file: string, top = 15): SelfTime[] {
@@ -86,7 +105,7 @@ export function selfTimeByNearestOwner(file: string, top = 15): SelfTime[] {
     let result = '(root)';
     if (node !== undefined) {
       const { functionName, url } = node.callFrame;
-      if (functionName === '(garbage collector)') result = '(garbage collector)';
+      if (functionName === GC) result = GC;
       else if (url !== '' && !url.startsWith('node:')) result = owner(url);
       else {
         const up = parent.get(id);
@@ -96,45 +115,14 @@ export function selfTimeByNearestOwner(file: string, top = 15): SelfTime[] {
     ownerOf.set(id, result);
     return result;
   };
-  const totals = new Map<string, number>();
-  let totalUs = 0;
-  profile.samples.forEach((id, i) => {
-    const node = byId.get(id);
-    if (node === undefined || node.callFrame.functionName === '(idle)') return;
-    const us = profile.timeDeltas[i] ?? 0;
-    totalUs += us;
-    const key = resolveOwner(id);
-    totals.set(key, (totals.get(key) ?? 0) + us);
-  });
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, top)
-    .map(([name, us]) => ({ name, where: '', ms: us / 1000, share: totalUs === 0 ? 0 : us / totalUs }));
+  return sumSelfTime(profile, top, (node) => ({ name: resolveOwner(node.id), where: '' }));
 }
 
 export function topSelfTime(file: string, top = 15): SelfTime[] {
-  const profile = readProfile(file);
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const selfUs = new Map<string, { name: string; where: string; us: number }>();
-  let totalUs = 0;
-  profile.samples.forEach((id, i) => {
-    const us = profile.timeDeltas[i] ?? 0;
-    const node = byId.get(id);
-    if (node === undefined) return;
-    const f = node.callFrame;
-    const name = f.functionName === '' ? '(anonymous)' : f.functionName;
-    if (name === '(idle)') return;
-    totalUs += us;
-    const where = f.url === '' ? '' : `${shortUrl(f.url)}:${f.lineNumber + 1}`;
-    const key = `${name}@${where}`;
-    const entry = selfUs.get(key) ?? { name, where, us: 0 };
-    entry.us += us;
-    selfUs.set(key, entry);
-  });
-  return [...selfUs.values()]
-    .sort((a, b) => b.us - a.us)
-    .slice(0, top)
-    .map((e) => ({ name: e.name, where: e.where, ms: e.us / 1000, share: totalUs === 0 ? 0 : e.us / totalUs }));
+  return sumSelfTime(readProfile(file), top, ({ callFrame: f }) => ({
+    name: f.functionName === '' ? '(anonymous)' : f.functionName,
+    where: f.url === '' ? '' : `${shortUrl(f.url)}:${f.lineNumber + 1}`,
+  }));
 }
 
 export function formatSelfTime(rows: readonly SelfTime[]): string[] {
