@@ -65,12 +65,15 @@ function exporterFor(kind: TracesExporterKind): SpanExporter | undefined {
 }
 
 /**
- * Batch defaults for a proxy on the hot path: export small batches often. Serialising a batch blocks the event
- * loop that also relays every stream; the stock 512-span batch every 5 s stalled it for tens of milliseconds and
- * added ~120 ms to the p99 of 5 ms-spaced streams in `npm run bench`, 16 spans every 100 ms added none.
- * The queue is larger than the stock 2,048 so bursts are not dropped while small batches drain.
+ * Batch defaults for a proxy on the hot path. Serialising a batch blocks the event loop that also relays every
+ * stream: the stock 512-span batch every 5 s stalled it for tens of milliseconds and added ~120 ms to the p99 of
+ * 5 ms-spaced streams in `npm run bench`. Each export is also an HTTP request with a fixed cost (~0.35 ms of CPU
+ * on loopback), paid per batch: at 4,000 spans/s, batches of 16 cost 43 µs of CPU per span, batches of 128 cost
+ * 22 µs (`bench/tracing-micro.ts`). So: at most 128 spans (~1 ms of serialising) per export, and at least every
+ * 100 ms, so a paced stream meets at most a small batch. The queue is larger than the stock 2,048 so bursts are
+ * not dropped while batches drain.
  */
-export const DEFAULT_BSP = { scheduledDelayMillis: 100, maxExportBatchSize: 16, maxQueueSize: 8192 } as const;
+export const DEFAULT_BSP = { scheduledDelayMillis: 100, maxExportBatchSize: 128, maxQueueSize: 8192 } as const;
 
 /** The spec's `OTEL_BSP_*` variables (the 2.x processor no longer reads them itself), over {@link DEFAULT_BSP}. */
 export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
