@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: what the sidecar costs, measured against the alternatives on loopback, in one run.
  *
- *   npm run bench                       # all scenarios, 3 interleaved rounds (~10 min)
+ *   npm run bench                       # all scenarios, 3 interleaved rounds (~15 min)
  *   npm run bench -- --quick            # 1 round, shorter windows, 256 MiB big stream (~2-3 min)
  *   npm run bench -- --only c64         # scenarios whose id starts with c64 (comma-separated list)
  *   npm run bench -- --configs bare,sidecar --rounds 5 --duration 5 --cpu-prof --no-build --no-audit
@@ -71,7 +71,7 @@ if (flags.help) {
   --quick              1 round, 0.5 s warm-up + 2 s windows, 256 MiB big stream
   --rounds <n>         interleaved rounds per scenario (default ${DEFAULT_ROUNDS}; --quick: 1)
   --warmup <s>         unmeasured seconds before each timed window (default ${DEFAULT_SCENARIO_OPTIONS.warmupSec})
-  --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec})
+  --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec}; paced scenarios: at least ${DEFAULT_SCENARIO_OPTIONS.pacedDurationSec})
   --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit
   --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
                        direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none)
@@ -457,7 +457,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(
     `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
-      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows; ratios are median ÷ median`,
+      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${Math.max(scenarioOptions.durationSec, scenarioOptions.pacedDurationSec)}s); ratios are median ÷ median`,
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));
   lines.push('', `── audit: ${audit.status}${audit.measure ? ` — all checks ${audit.measure.seconds.toFixed(2)} s` : ''} (${audit.note})`);
