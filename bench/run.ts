@@ -32,6 +32,7 @@ import {
   type ScenarioOptions,
 } from './lib/scenarios.js';
 import { summarise, type RunSample, type ScenarioSummary } from './lib/summary.js';
+import { PROXY_NODE_FLAGS } from '../src/proxy/node-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -61,6 +62,7 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-audit': { type: 'boolean', default: false },
     'sidecar-cli': { type: 'string' },
+    'node-flags': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
@@ -80,6 +82,8 @@ if (flags.help) {
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
   --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
+  --node-flags <flags> node flags of both node proxies (default "${PROXY_NODE_FLAGS.join(' ')}", the sidecar's
+                       image's; "" for node's defaults)
   --out <file>         JSON output (default bench/results/latest.json)`);
   process.exit(0);
 }
@@ -112,6 +116,7 @@ for (const name of requestedConfigs) {
 }
 const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
 const sidecarCli = resolve(ROOT, flags['sidecar-cli'] ?? join('dist', 'cli.js'));
+const nodeFlags = flags['node-flags'] === undefined ? PROXY_NODE_FLAGS : flags['node-flags'].split(/\s+/).filter((f) => f !== '');
 
 // ---------- process bookkeeping ----------
 
@@ -436,7 +441,7 @@ async function main(): Promise<void> {
   );
   const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[] }>(sim);
   const receiverReady = await readyLine<{ url: string }>(receiver);
-  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli };
+  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli, nodeFlags };
   log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
 
   const summaries: ScenarioSummary[] = [];
@@ -457,7 +462,8 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(
     `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
-      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${Math.max(scenarioOptions.durationSec, scenarioOptions.pacedDurationSec)}s); ratios are median ÷ median`,
+      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${Math.max(scenarioOptions.durationSec, scenarioOptions.pacedDurationSec)}s); ` +
+      `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median`,
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));
   lines.push('', `── audit: ${audit.status}${audit.measure ? ` — all checks ${audit.measure.seconds.toFixed(2)} s` : ''} (${audit.note})`);
@@ -483,6 +489,7 @@ async function main(): Promise<void> {
       configs: requestedConfigs,
       cpuProf: flags['cpu-prof'],
       sidecarCli: relative(ROOT, sidecarCli),
+      nodeFlags,
     },
     units: {
       requestsPerSec: 'requests per second (each request counted by its share inside the window)',

@@ -31,6 +31,11 @@ export interface ConfigEnv {
   cpuProfDir: string | undefined;
   /** The sidecar's entry point (default dist/cli.js): point it at another build to A/B a change. */
   sidecarCli: string;
+  /**
+   * Node flags of both node proxies, bare and sidecar (default: the sidecar's, src/proxy/node-flags.ts, which its
+   * image runs with): the same for both, so their ratio compares code, not V8 settings.
+   */
+  nodeFlags: readonly string[];
 }
 
 export interface RunningConfig {
@@ -58,7 +63,8 @@ const TSX_IMPORT = ['--import', 'tsx'];
  * writes one too, so a fixed --cpu-prof-name would let the loader's profile overwrite the main thread's.
  */
 function nodeArgs(env: ConfigEnv, label: string): string[] {
-  return env.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(env.cpuProfDir, `${label}-${Date.now()}`)}`];
+  const profile = env.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(env.cpuProfDir, `${label}-${Date.now()}`)}`];
+  return [...env.nodeFlags, ...profile];
 }
 
 function node(env: ConfigEnv, label: string, script: string[], extraEnv: NodeJS.ProcessEnv = {}): Child {
