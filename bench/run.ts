@@ -82,8 +82,8 @@ if (flags.help) {
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
   --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
-  --node-flags <flags> node flags of both node proxies (default "${PROXY_NODE_FLAGS.join(' ')}", the sidecar's
-                       image's; "" for node's defaults)
+  --node-flags=<flags> node flags of both node proxies (default "${PROXY_NODE_FLAGS.join(' ')}", the sidecar's
+                       image's; --node-flags= for node's defaults; write it with "=": the value starts with a dash)
   --out <file>         JSON output (default bench/results/latest.json)`);
   process.exit(0);
 }
