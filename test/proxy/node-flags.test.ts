@@ -7,14 +7,18 @@ describe("the sidecar's node flags", () => {
     expect(missingNodeFlags(['--enable-source-maps'], '')).toEqual([...PROXY_NODE_FLAGS]);
   });
 
-  it('count as given on the command line, in NODE_OPTIONS, with another value or spelled with underscores', () => {
+  it('count as given on the command line or in NODE_OPTIONS', () => {
     expect(missingNodeFlags([...PROXY_NODE_FLAGS], undefined)).toEqual([]);
-    expect(missingNodeFlags([], ` ${PROXY_NODE_FLAGS.join(' ')} --trace-warnings`)).toEqual([]);
-    expect(missingNodeFlags(['--max-semi-space-size=64'], undefined)).toEqual([]);
-    expect(missingNodeFlags([], '--max_semi_space_size=16')).toEqual([]);
+    expect(missingNodeFlags(['--no-allocation-site-pretenuring'], ' --max-semi-space-size=32 --trace-warnings')).toEqual([]);
   });
 
-  it('do not count as given when only a similarly named flag is', () => {
+  it('count as given with another value, spelled with underscores, or in the opposite sense (the user chose)', () => {
+    expect(missingNodeFlags(['--max-semi-space-size=64', '--allocation-site-pretenuring'], undefined)).toEqual([]);
+    expect(missingNodeFlags(['--no_allocation_site_pretenuring'], '--max_semi_space_size=16')).toEqual([]);
+  });
+
+  it('are reported one by one, and not as given when only a similarly named flag is', () => {
+    expect(missingNodeFlags(['--max-semi-space-size=32'], undefined)).toEqual(['--no-allocation-site-pretenuring']);
     expect(missingNodeFlags(['--max-old-space-size=4096'], '--max-semi-space')).toEqual([...PROXY_NODE_FLAGS]);
   });
 });
