@@ -27,6 +27,7 @@ import { goalsTable, scenarioTable } from './lib/report.js';
 import {
   buildScenarios,
   DEFAULT_SCENARIO_OPTIONS,
+  pacedWindowSec,
   QUICK_SCENARIO_OPTIONS,
   type Scenario,
   type ScenarioOptions,
@@ -462,7 +463,7 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(
     `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
-      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${Math.max(scenarioOptions.durationSec, scenarioOptions.pacedDurationSec)}s); ` +
+      `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${pacedWindowSec(scenarioOptions)}s); ` +
       `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median`,
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));

@@ -66,6 +66,11 @@ function mib(bytes: number): string {
   return bytes >= 1024 ** 3 ? `${bytes / 1024 ** 3} GiB` : `${Math.round(bytes / 1024 ** 2)} MiB`;
 }
 
+/** The measured window of a paced scenario: the usual one, but at least `pacedDurationSec`. */
+export function pacedWindowSec(o: ScenarioOptions): number {
+  return Math.max(o.durationSec, o.pacedDurationSec);
+}
+
 export function buildScenarios(o: ScenarioOptions): Scenario[] {
   const timed = (id: string, concurrency: number, delay: number, stream = true): Scenario => ({
     id,
@@ -79,7 +84,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     concurrency,
     requests: undefined,
     warmupSec: o.warmupSec,
-    durationSec: delay > 0 ? Math.max(o.durationSec, o.pacedDurationSec) : o.durationSec,
+    durationSec: delay > 0 ? pacedWindowSec(o) : o.durationSec,
     warmupConcurrency: undefined,
   });
   const bigChunks = Math.max(1, Math.round(o.bigBytes / o.bigChunkBytes));
