@@ -1,16 +1,67 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import {
   METRIC_DETECTED_TOTAL,
+  METRIC_IDENTITY_TRUNCATED_TOTAL,
   METRIC_INFLIGHT,
+  METRIC_INSPECTION_DEGRADED_TOTAL,
   METRIC_REQUEST_DURATION,
   METRIC_REQUEST_ID_REJECTED_TOTAL,
   METRIC_REQUESTS_TOTAL,
+  METRIC_RESPONSES_INSPECTED_TOTAL,
+  METRIC_SPANS_DROPPED_TOTAL,
+  METRIC_SPANS_EXPORTED_TOTAL,
   METRIC_SSE_OVERSIZED_EVENTS_TOTAL,
+  METRIC_STARVED_REQUESTS_TOTAL,
+  METRIC_STORE_UP,
   METRIC_TIME_TO_FIRST_CHUNK,
   METRIC_UPSTREAM_ERRORS_TOTAL,
 } from './attributes.js';
 
 const MAX_CACHED_LABEL_SETS = 1024;
+
+/** Why the inspector gave up on one response (`crosstalk_inspection_degraded_total{reason}`), all pre-declared. */
+export const INSPECTION_DEGRADED_REASONS = [
+  'inspector_error',
+  'event_too_large',
+  'json_body_too_large',
+  'content_encoding',
+  'payload_unparsed',
+  'global_json_cap',
+] as const;
+export type InspectionDegradedReason = (typeof INSPECTION_DEGRADED_REASONS)[number];
+
+/** `crosstalk_responses_inspected_total{result}`: chat responses by inspection coverage. */
+export const INSPECTION_RESULTS = ['inspected', 'uninspected'] as const;
+
+/** Identity values that are capped before they reach spans and registries (more can be declared at run time). */
+export const IDENTITY_FIELDS = ['session_id', 'api_key_id'] as const;
+
+/** `crosstalk_spans_dropped_total{reason}`. */
+export const SPAN_DROP_REASONS = ['queue_full', 'export_failed'] as const;
+
+/**
+ * Spans the OTLP pipeline exported or lost, written by the counting span processor (`src/telemetry/sdk.ts`) and
+ * read by every {@link ProxyMetrics} at scrape time. Plain numbers, so counting costs nothing on the hot path and
+ * telemetry can start before (or without) a metrics registry.
+ */
+export class SpanExportCounts {
+  /** Spans the exporter reported as delivered. */
+  exported = 0;
+  /** Spans refused because the processor's queue was full (the collector is slower than the traffic). */
+  droppedQueueFull = 0;
+  /** Spans in a batch the exporter reported as failed (collector down, refusing, timing out). */
+  droppedExportFailed = 0;
+}
+
+/** The process's counts: `startTelemetry()` writes them and `new ProxyMetrics()` reads them unless told otherwise. */
+export const processSpanExportCounts = new SpanExportCounts();
+
+export interface ProxyMetricsOptions {
+  /** prom-client's process metrics (RSS, heap, event-loop lag), prefixed `crosstalk_`. */
+  processMetrics?: boolean;
+  /** Where the span counters are read from; defaults to {@link processSpanExportCounts}. */
+  spanCounts?: SpanExportCounts;
+}
 
 /**
  * The proxy's Prometheus metrics, in a registry of its own (several proxies can live in one test process).
@@ -66,6 +117,41 @@ export class ProxyMetrics {
     help: 'SSE events over the size cap: forwarded but not inspected',
     registers: [this.registry],
   });
+  /** One response the inspector gave up on (it was forwarded uninspected); `.inc({ reason })`. */
+  readonly inspectionDegraded = new Counter({
+    name: METRIC_INSPECTION_DEGRADED_TOTAL,
+    help: 'Responses the inspector gave up on (forwarded uninspected), by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  /** Every chat response once, `.inc({ result: 'inspected' | 'uninspected' })`. */
+  readonly responsesInspected = new Counter({
+    name: METRIC_RESPONSES_INSPECTED_TOTAL,
+    help: 'Chat responses by inspection coverage (inspected to the end, or not)',
+    labelNames: ['result'] as const,
+    registers: [this.registry],
+  });
+  /** A 200 chat answer with no completion content, counted whether or not it was flagged. */
+  readonly starvedRequests = new Counter({
+    name: METRIC_STARVED_REQUESTS_TOTAL,
+    help: 'Chat answers with status 200 and no completion content (a starved recipient, flagged or not)',
+    registers: [this.registry],
+  });
+  /** 1 while the shared store answers (or the store is in memory), 0 while it is unreachable. */
+  readonly storeUp = new Gauge({
+    name: METRIC_STORE_UP,
+    help: 'Whether the inspector store is reachable (1; the in-memory store always is) or not (0)',
+    registers: [this.registry],
+  });
+  /** An identity value (session id, key id…) longer than its cap, cut before it reached spans or registries. */
+  readonly identityTruncated = new Counter({
+    name: METRIC_IDENTITY_TRUNCATED_TOTAL,
+    help: 'Identity values (session id, key id) cut to their cap, by field',
+    labelNames: ['field'] as const,
+    registers: [this.registry],
+  });
+  readonly spansExported: Counter;
+  readonly spansDropped: Counter<'reason'>;
 
   /**
    * Label-bound children of the per-request metrics, by label values: prom-client otherwise sorts and hashes the
@@ -98,13 +184,45 @@ export class ProxyMetrics {
     child.observe(seconds);
   }
 
-  constructor({ processMetrics = false }: { processMetrics?: boolean } = {}) {
+  constructor({ processMetrics = false, spanCounts = processSpanExportCounts }: ProxyMetricsOptions = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'crosstalk_' });
+    // Read at scrape time from the plain counts the span processor keeps (a counter's value is set, not added,
+    // so several registries can show the same process-wide numbers).
+    this.spansExported = new Counter({
+      name: METRIC_SPANS_EXPORTED_TOTAL,
+      help: 'Spans the OTLP exporter delivered to the collector',
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(spanCounts.exported);
+      },
+    });
+    this.spansDropped = new Counter({
+      name: METRIC_SPANS_DROPPED_TOTAL,
+      help: 'Spans lost before the collector: queue_full (the export queue was full) or export_failed',
+      labelNames: ['reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc({ reason: 'queue_full' }, spanCounts.droppedQueueFull);
+        this.inc({ reason: 'export_failed' }, spanCounts.droppedExportFailed);
+      },
+    });
+    // Pre-declared label values: dashboards and alert rules see zeros rather than no series.
+    for (const reason of INSPECTION_DEGRADED_REASONS) this.inspectionDegraded.inc({ reason }, 0);
+    for (const result of INSPECTION_RESULTS) this.responsesInspected.inc({ result }, 0);
+    this.initIdentityFields(IDENTITY_FIELDS);
+    this.storeUp.set(1);
   }
 
   /** Pre-declares every reason so dashboards show zeros rather than gaps. */
   initReasons(reasons: readonly string[]): void {
     for (const reason of reasons) this.detected.inc({ reason }, 0);
+  }
+
+  /** Pre-declares `crosstalk_identity_truncated_total{field}` for fields beyond {@link IDENTITY_FIELDS}. */
+  initIdentityFields(fields: readonly string[]): void {
+    for (const field of fields) this.identityTruncated.inc({ field }, 0);
   }
 }
 

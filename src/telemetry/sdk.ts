@@ -1,14 +1,19 @@
-import { trace, type Tracer } from '@opentelemetry/api';
+import { TraceFlags, trace, type Context, type Tracer } from '@opentelemetry/api';
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   StackContextManager,
+  type BatchSpanProcessorOptions,
+  type ReadableSpan,
+  type Span,
   type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace';
 import { ConfigError } from '../errors.js';
+import { processSpanExportCounts, type SpanExportCounts } from './metrics.js';
 import { VERSION } from '../version.js';
 
 export const DEFAULT_SERVICE_NAME = 'crosstalk-sidecar';
@@ -38,6 +43,14 @@ export interface TelemetryOptions {
   env?: NodeJS.ProcessEnv;
   /** Overrides {@link DEFAULT_FLUSH_TIMEOUT_MS}. */
   flushTimeoutMs?: number;
+  /**
+   * Where exported and dropped spans are counted (`crosstalk_spans_exported_total`,
+   * `crosstalk_spans_dropped_total` on the admin `/metrics`); defaults to the process's counts, which every
+   * `ProxyMetrics` reads.
+   */
+  spanCounts?: SpanExportCounts;
+  /** Overrides the exporter `exporter` names (tests pass one aimed at a loopback receiver). */
+  spanExporter?: SpanExporter;
 }
 
 /**
@@ -102,15 +115,114 @@ export function batchOptionsFromEnv(env: NodeJS.ProcessEnv): {
 }
 
 /**
+ * Counts what the wrapped exporter reports for each batch: delivered spans as exported, a failed batch's spans as
+ * dropped (`export_failed`). The SDK's batch processor only logs a failed export at debug level through `diag`,
+ * so without this a collector that is down loses every span silently (issue 14, row 14).
+ */
+export class CountingSpanExporter implements SpanExporter {
+  constructor(
+    private readonly inner: SpanExporter,
+    private readonly counts: SpanExportCounts,
+    /** Called with the batch size when a batch leaves the processor's queue. */
+    private readonly onHandOff: (spans: number) => void = () => undefined,
+  ) {}
+
+  export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+    const n = spans.length;
+    this.onHandOff(n);
+    let settled = false;
+    const settle = (result: ExportResult): void => {
+      if (settled) return;
+      settled = true;
+      if (result.code === ExportResultCode.SUCCESS) this.counts.exported += n;
+      else this.counts.droppedExportFailed += n;
+      resultCallback(result);
+    };
+    try {
+      this.inner.export(spans, settle);
+    } catch (err) {
+      settle({ code: ExportResultCode.FAILED, error: err instanceof Error ? err : new Error(String(err)) });
+    }
+  }
+
+  shutdown(): Promise<void> {
+    return this.inner.shutdown();
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush?.() ?? Promise.resolve();
+  }
+}
+
+/**
+ * The SDK's BatchSpanProcessor with its losses counted. That processor drops a span silently when its queue is
+ * full (one `diag.warn` later, no counter), and its queue is private, so this wrapper keeps the queue bound
+ * itself: a span is queued when it ends and leaves the queue when its batch is handed to the exporter. At the
+ * bound the wrapper drops the span and counts it (`queue_full`); the inner processor, given the same bound,
+ * therefore never reaches its own, and every loss is counted exactly once.
+ */
+export class CountingBatchSpanProcessor implements SpanProcessor {
+  private readonly inner: BatchSpanProcessor;
+  private readonly maxQueueSize: number;
+  private queued = 0;
+  private stopped = false;
+
+  constructor(
+    options: BatchSpanProcessorOptions,
+    private readonly counts: SpanExportCounts = processSpanExportCounts,
+  ) {
+    // The SDK's own default when none is given.
+    this.maxQueueSize = options.maxQueueSize ?? 2048;
+    const exporter = new CountingSpanExporter(options.exporter, counts, (n) => {
+      this.queued = Math.max(0, this.queued - n);
+    });
+    this.inner = new BatchSpanProcessor({ ...options, exporter, maxQueueSize: this.maxQueueSize });
+  }
+
+  /** Spans ended and not yet handed to the exporter. */
+  get queueLength(): number {
+    return this.queued;
+  }
+
+  onStart(span: Span, parentContext: Context): void {
+    this.inner.onStart(span, parentContext);
+  }
+
+  onEnd(span: ReadableSpan): void {
+    // The inner processor ignores these too: nothing to queue, nothing lost.
+    if (this.stopped || (span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0) return;
+    if (this.queued >= this.maxQueueSize) {
+      this.counts.droppedQueueFull += 1;
+      return;
+    }
+    this.queued += 1;
+    this.inner.onEnd(span);
+  }
+
+  forceFlush(): Promise<void> {
+    return this.inner.forceFlush();
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped = true;
+    return this.inner.shutdown();
+  }
+}
+
+/**
  * Starts the OpenTelemetry NodeSDK once for the process (proxy, audit, probe and demo share it).
  * No auto-instrumentation: crosstalk creates its own spans, so nothing else in the process is traced twice.
  */
 export function startTelemetry(options: TelemetryOptions = {}): Telemetry {
   const env = options.env ?? process.env;
   const kind = options.exporter ?? resolveTracesExporter(env.OTEL_TRACES_EXPORTER);
-  const exporter = exporterFor(kind);
+  const exporter = options.spanExporter ?? exporterFor(kind);
   const spanProcessors: SpanProcessor[] = [...(options.spanProcessors ?? [])];
-  if (exporter) spanProcessors.push(new BatchSpanProcessor({ exporter, ...batchOptionsFromEnv(env) }));
+  if (exporter) {
+    spanProcessors.push(
+      new CountingBatchSpanProcessor({ exporter, ...batchOptionsFromEnv(env) }, options.spanCounts ?? processSpanExportCounts),
+    );
+  }
 
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? env.OTEL_SERVICE_NAME ?? DEFAULT_SERVICE_NAME,

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { INSPECTION_DEGRADED_REASONS, ProxyMetrics } from '../../src/telemetry/metrics.js';
+import { sample } from './otlp-sink.js';
+
+// The names in PLAN's contract are what alert rules and the dashboard query: a fresh sidecar must already expose
+// each series (zeros), or `rate()` and `absent()`-free alerts see nothing until the first event.
+describe('a fresh ProxyMetrics', () => {
+  it('exposes every contract series with its pre-declared labels at zero, and store_up at 1', async () => {
+    const metrics = new ProxyMetrics();
+    const text = await metrics.registry.metrics();
+    for (const reason of INSPECTION_DEGRADED_REASONS) {
+      expect(sample(text, `crosstalk_inspection_degraded_total{reason="${reason}"}`), reason).toBe(0);
+    }
+    expect(INSPECTION_DEGRADED_REASONS).toEqual([
+      'inspector_error',
+      'event_too_large',
+      'json_body_too_large',
+      'content_encoding',
+      'payload_unparsed',
+      'global_json_cap',
+    ]);
+    expect(sample(text, 'crosstalk_responses_inspected_total{result="inspected"}')).toBe(0);
+    expect(sample(text, 'crosstalk_responses_inspected_total{result="uninspected"}')).toBe(0);
+    expect(sample(text, 'crosstalk_starved_requests_total')).toBe(0);
+    expect(sample(text, 'crosstalk_store_up')).toBe(1);
+    expect(sample(text, 'crosstalk_identity_truncated_total{field="session_id"}')).toBe(0);
+    expect(sample(text, 'crosstalk_identity_truncated_total{field="api_key_id"}')).toBe(0);
+    expect(sample(text, 'crosstalk_spans_exported_total')).toBe(0);
+    expect(sample(text, 'crosstalk_spans_dropped_total{reason="queue_full"}')).toBe(0);
+    expect(sample(text, 'crosstalk_spans_dropped_total{reason="export_failed"}')).toBe(0);
+  });
+
+  it('counts through the contract fields', async () => {
+    const metrics = new ProxyMetrics();
+    metrics.inspectionDegraded.inc({ reason: 'inspector_error' });
+    metrics.responsesInspected.inc({ result: 'uninspected' });
+    metrics.starvedRequests.inc();
+    metrics.storeUp.set(0);
+    metrics.identityTruncated.inc({ field: 'session_id' });
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'crosstalk_inspection_degraded_total{reason="inspector_error"}')).toBe(1);
+    expect(sample(text, 'crosstalk_responses_inspected_total{result="uninspected"}')).toBe(1);
+    expect(sample(text, 'crosstalk_starved_requests_total')).toBe(1);
+    expect(sample(text, 'crosstalk_store_up')).toBe(0);
+    expect(sample(text, 'crosstalk_identity_truncated_total{field="session_id"}')).toBe(1);
+  });
+});
