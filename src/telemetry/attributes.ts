@@ -99,3 +99,12 @@ export const HEADER_API_KEY_ID = 'x-api-key-id';
  * (the probe) could not tell whether the router echoes at all.
  */
 export const HEADER_REQUEST_ID_ECHO = 'x-crosstalk-request-id-echo';
+
+// --- Prometheus metric names, ops kit (issue 18, issue 14 row 14); the contract in deploy/prometheus/ ---
+export const METRIC_INSPECTION_DEGRADED_TOTAL = 'crosstalk_inspection_degraded_total';
+export const METRIC_RESPONSES_INSPECTED_TOTAL = 'crosstalk_responses_inspected_total';
+export const METRIC_STARVED_REQUESTS_TOTAL = 'crosstalk_starved_requests_total';
+export const METRIC_STORE_UP = 'crosstalk_store_up';
+export const METRIC_IDENTITY_TRUNCATED_TOTAL = 'crosstalk_identity_truncated_total';
+export const METRIC_SPANS_EXPORTED_TOTAL = 'crosstalk_spans_exported_total';
+export const METRIC_SPANS_DROPPED_TOTAL = 'crosstalk_spans_dropped_total';
