@@ -31,3 +31,5 @@ export {
 export { DEFAULT_SIM_AUTH, basicAuthHeader, type SimAuth } from './basic-auth.js';
 export { NONCE_PATTERN, FAILOVER_LINE, NEW_SESSION_LINE_PREFIX } from './completion-chunks.js';
 export type { SessionStore, SimSession, SessionState } from './sessions.js';
+export { SimulatedGateway, chunkIdentity } from './gateway.js';
+export type { GatewayMode, GatewayOptions, GatewayChatRequest, GatewayChatResult } from './gateway.js';

@@ -36,9 +36,28 @@ function address(prng: Prng): string {
   return `0x${prng.hex(40)}`;
 }
 
+/** A provider's offer for a model; sessions are opened on a bid. */
+export interface SimBid {
+  readonly id: string;
+  readonly provider: string;
+  readonly model: SimModel;
+}
+
+/** The body of `GET /blockchain/bids/{id}` (inside `{"bid": …}`). */
+export interface BlockchainBidBody {
+  Id: string;
+  Provider: string;
+  ModelAgentId: string;
+  PricePerSecond: string;
+  Nonce: string;
+  CreatedAt: number;
+  DeletedAt: number;
+}
+
 /** Sessions by id (lower-cased), each bound to one model of the catalogue. */
 export class SessionStore {
   readonly #byId = new Map<string, SimSession>();
+  readonly #bids = new Map<string, SimBid>();
 
   constructor(
     private readonly models: readonly SimModel[],
@@ -66,18 +85,31 @@ export class SessionStore {
     return this.#insert(`0x${this.prng.hex(64)}`, model, durationSec);
   }
 
-  #insert(id: string, model: SimModel, durationSec: number): SimSession {
+  /** Opens a new session on a known bid: same provider and model (`POST /blockchain/bids/{id}/session`). */
+  openOnBid(bidId: string, durationSec = this.durationSec): SimSession | undefined {
+    const bid = this.bid(bidId);
+    if (bid === undefined) return undefined;
+    return this.#insert(`0x${this.prng.hex(64)}`, bid.model, durationSec, bid);
+  }
+
+  /** The bid behind some session (bids are made with the sessions that use them). */
+  bid(bidId: string): SimBid | undefined {
+    return this.#bids.get(bidId.toLowerCase());
+  }
+
+  #insert(id: string, model: SimModel, durationSec: number, bid?: SimBid): SimSession {
     const now = this.nowSec();
     const session: SimSession = {
       id: id.toLowerCase(),
       model,
-      bidId: `0x${this.prng.hex(64)}`,
+      bidId: bid?.id ?? `0x${this.prng.hex(64)}`,
       user: address(this.prng),
-      provider: address(this.prng),
+      provider: bid?.provider ?? address(this.prng),
       openedAt: now,
       endsAt: now + durationSec,
       closedAt: 0,
     };
+    if (bid === undefined) this.#bids.set(session.bidId, { id: session.bidId, provider: session.provider, model });
     this.#byId.set(session.id, session);
     return session;
   }
@@ -118,6 +150,18 @@ export class SessionStore {
 
   nowSec(): number {
     return Math.floor(this.clockMs() / 1000);
+  }
+
+  bidBody(bid: SimBid): BlockchainBidBody {
+    return {
+      Id: bid.id,
+      Provider: bid.provider,
+      ModelAgentId: bid.model.id,
+      PricePerSecond: '100000000000',
+      Nonce: '0',
+      CreatedAt: 0,
+      DeletedAt: 0,
+    };
   }
 
   toBody(session: SimSession): BlockchainSessionBody {

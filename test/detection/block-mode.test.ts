@@ -6,7 +6,7 @@ import { streamChat } from '../helpers/chat.js';
 
 describe('--on-crosstalk block', () => {
   it('a wrong request-id echo is known before the first byte: 502, and not one byte of the foreign body', async () => {
-    const router = await startSimulatedRouter({ seed: 3, chunks: 6 });
+    const router = await startSimulatedRouter({ seed: 3, chunks: 6, clock: () => 1_760_000_000_000 });
     onTestFinished(() => router.close());
     const { url, adminUrl } = await startProxy(router.url, { onCrosstalk: 'block' });
     const s = router.sessions.forModel('llama-3.3-70b')[0]?.id as string;
@@ -56,11 +56,21 @@ describe('--on-crosstalk block', () => {
   });
 
   it('the shared-reply bug in block mode: no chunk of the newer request reaches the older caller after it is recognised', async () => {
-    const router = await startSimulatedRouter({ seed: 5, chunks: 10, chunkDelayMs: 10, bug: 'shared-reply' });
+    // Injected clock: bodies' `created` never depends on the machine's load. Ordered by events: the newer
+    // request starts once the router has the older one (which streams 40 chunks, far longer than the hand-off).
+    const router = await startSimulatedRouter({ seed: 5, chunks: 40, chunkDelayMs: 10, bug: 'shared-reply', clock: () => 1_760_000_000_000 });
     onTestFinished(() => router.close());
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });
+    const olderArrived = new Promise<void>((resolve) => {
+      const off = router.onRequest((r) => {
+        if (r.headers['x-request-id'] === 'o') {
+          off();
+          resolve();
+        }
+      });
+    });
     const older = streamChat(url, { ...router.chatHeaders(router.sessions.forModel('llama-3.3-70b')[0]?.id as string), 'x-request-id': 'o' }, { model: 'llama-3.3-70b' });
-    await new Promise((r) => setTimeout(r, 25));
+    await olderArrived;
     const newer = streamChat(url, { ...router.chatHeaders(router.sessions.forModel('qwen3-235b')[0]?.id as string), 'x-request-id': 'n' }, { model: 'qwen3-235b' });
     const [o] = await Promise.all([older, newer]);
     expect(o.models.every((m) => m === 'llama-3.3-70b')).toBe(true);
@@ -69,7 +79,7 @@ describe('--on-crosstalk block', () => {
   });
 
   it('a non-streamed JSON body from another model becomes a 502 before any byte is sent', async () => {
-    const router = await startSimulatedRouter({ seed: 3 });
+    const router = await startSimulatedRouter({ seed: 3, clock: () => 1_760_000_000_000 });
     onTestFinished(() => router.close());
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });
     const s = router.sessions.forModel('llama-3.3-70b')[0]?.id as string;
@@ -85,7 +95,7 @@ describe('--on-crosstalk block', () => {
   });
 
   it('clean traffic in block mode is delivered untouched', async () => {
-    const router = await startSimulatedRouter({ seed: 3, chunks: 12 });
+    const router = await startSimulatedRouter({ seed: 3, chunks: 12, clock: () => 1_760_000_000_000 });
     onTestFinished(() => router.close());
     const direct = await streamChat(router.url, { ...router.chatHeaders(router.sessions.forModel('llama-3.3-70b')[0]?.id as string), 'x-request-id': 'same' });
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });

@@ -1,4 +1,5 @@
 import { request } from 'undici';
+import { SimulatedGateway, type GatewayMode, type SimAuth } from '../../src/simulator/index.js';
 
 export interface ChatResult {
   status: number;
@@ -40,4 +41,12 @@ export async function streamChat(
   }
   const rid = res.headers['x-request-id'];
   return { status: res.statusCode, requestId: typeof rid === 'string' ? rid : undefined, body: text, ids, models, ...(error !== undefined && { error }) };
+}
+
+/**
+ * Gateway-shaped traffic (the default for new tests): a simulated gateway in `mode` talking to `url` (the sidecar)
+ * with the router's credentials. No `model` in bodies, no key header, sessions opened through the control plane.
+ */
+export function gatewayFor(url: string, auth: SimAuth | undefined, mode: GatewayMode = 'session-per-key'): SimulatedGateway {
+  return new SimulatedGateway({ baseUrl: url, mode, auth });
 }
