@@ -181,39 +181,28 @@ function contentString(json: string): { open: number; close: number } | undefine
   return undefined;
 }
 
-/** A regex source matching exactly `text`'s characters (latin1: one per byte). */
-function literal(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
+const CR = 0x0d;
+const LF = 0x0a;
+
+/**
+ * Where the JSON string whose inner bytes start at `from` closes (the index of its closing quote), scanning no
+ * further than `limit`; -1 when it does not close by then or holds a raw line end (a CR or LF would end the SSE
+ * line, so the event would not be the template's). Plain comparisons only: nothing built from response bytes is
+ * ever compiled (an earlier version compiled a regex from the suffix; a 40 KB suffix made V8 throw).
+ */
+function innerStringEnd(text: string, from: number, limit: number): number {
+  for (let i = from; i < limit; i++) {
     const c = text.charCodeAt(i);
-    const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-    out += alnum ? text[i] : `\\x${c.toString(16).padStart(2, '0')}`;
+    if (c === QUOTE) return i;
+    if (c === CR || c === LF) return -1;
+    if (c === BACKSLASH) {
+      i++;
+      if (i >= limit) return -1;
+      const escaped = text.charCodeAt(i);
+      if (escaped === CR || escaped === LF) return -1;
+    }
   }
-  return out;
-}
-
-/**
- * The inner bytes of a JSON string (no quote, backslash only as an escape) and no raw line end anywhere (a CR or
- * LF would end the SSE line, so the event would not be the template's), written as an unrolled loop.
- */
-const STRING_INNER = String.raw`[^"\\\r\n]*(?:\\[^\r\n][^"\\\r\n]*)*`;
-
-/**
- * Sticky regexes for "rest of the content string, then this suffix", by suffix. A stream's suffix is the same for
- * every response of a provider (only the prefix holds ids), so they are compiled once, not per response: V8 takes
- * tens of microseconds to compile one. Bounded: cleared when full.
- */
-const tails = new Map<string, RegExp>();
-const MAX_TAILS = 256;
-
-function tailRegex(suffix: string): RegExp {
-  let re = tails.get(suffix);
-  if (re === undefined) {
-    if (tails.size >= MAX_TAILS) tails.clear();
-    re = new RegExp(STRING_INNER + literal(suffix), 'y');
-    tails.set(suffix, re);
-  }
-  return re;
+  return -1;
 }
 
 const latin1 = (s: string): string => Buffer.from(s, 'utf8').toString('latin1');
@@ -225,11 +214,10 @@ export class ContentChunkTemplate {
   private constructor(
     /** `data: ` and the JSON up to and including the content string's opening quote, as latin1. */
     private readonly prefix: string,
-    /** Sticky: the rest of a content string, its closing quote, the rest of the JSON and the blank line. */
-    private readonly tail: RegExp,
-    suffixBytes: number,
+    /** The content string's closing quote, the rest of the JSON and the blank line, as latin1. */
+    private readonly suffix: string,
   ) {
-    this.minBytes = prefix.length + suffixBytes;
+    this.minBytes = prefix.length + suffix.length;
   }
 
   /**
@@ -240,7 +228,7 @@ export class ContentChunkTemplate {
     const at = contentString(data);
     if (at === undefined) return undefined;
     const suffix = latin1(`${data.slice(at.close)}\n\n`);
-    return new ContentChunkTemplate(latin1(`data: ${data.slice(0, at.open + 1)}`), tailRegex(suffix), suffix.length);
+    return new ContentChunkTemplate(latin1(`data: ${data.slice(0, at.open + 1)}`), suffix);
   }
 
   /**
@@ -250,9 +238,9 @@ export class ContentChunkTemplate {
   match(text: string, start: number, limit: number): number {
     const textStart = start + this.prefix.length;
     if (textStart > limit || text.slice(start, textStart) !== this.prefix) return -1;
-    const re = this.tail;
-    re.lastIndex = textStart;
-    if (!re.test(text)) return -1;
-    return re.lastIndex <= limit ? re.lastIndex : -1;
+    const close = innerStringEnd(text, textStart, limit);
+    if (close === -1) return -1;
+    const end = close + this.suffix.length;
+    return end <= limit && text.slice(close, end) === this.suffix ? end : -1;
   }
 }
