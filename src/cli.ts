@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { ConfigError } from './errors.js';
+import { isCrosstalkError } from './errors.js';
 import { VERSION } from './version.js';
 import { registerProxyCommand } from './proxy/command.js';
 import { registerAuditCommand } from './audit/command.js';
@@ -35,7 +35,8 @@ async function main(argv: string[]): Promise<void> {
       process.exitCode = err.exitCode === 0 ? 0 : 2;
       return;
     }
-    if (err instanceof ConfigError) {
+    // A ConfigError (or any registry error) is one line naming the option; nothing else is printed.
+    if (isCrosstalkError(err)) {
       console.error(`crosstalk: ${err.message}`);
       process.exitCode = 2;
       return;

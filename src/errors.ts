@@ -31,8 +31,15 @@ export const errors = {
 
 export type ErrorCode = keyof typeof errors;
 
-/** Raised for a bad flag or env value; the CLI prints its message as one line and exits 2. */
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  readonly code = 'CROSSTALK_ERR_CONFIG';
+/**
+ * Raised for a bad flag or env value; the CLI prints its message as one line and exits 2. It is the registry's
+ * config error, so `err.code === 'CROSSTALK_ERR_CONFIG'` and `new ConfigError(message, { cause })` keeps the cause.
+ */
+export const ConfigError = errors.CROSSTALK_ERR_CONFIG;
+export type ConfigError = InstanceType<typeof ConfigError>;
+
+/** True for any error from the registry above (a FastifyError whose code is one of ours). */
+export function isCrosstalkError(err: unknown): err is Error & { code: ErrorCode; statusCode: number } {
+  const code: unknown = err instanceof Error ? (err as Error & { code?: unknown }).code : undefined;
+  return typeof code === 'string' && Object.hasOwn(errors, code);
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Command } from 'commander';
 import { PROXY_OPTIONS } from '../src/proxy/options.js';
+import { describeOption } from '../src/config/option.js';
 import { registerProxyCommand } from '../src/proxy/command.js';
 import { registerAuditCommand } from '../src/audit/command.js';
 import { registerProbeCommand } from '../src/probe/command.js';
@@ -22,9 +23,17 @@ describe('the README stays true', () => {
     expect(pkg.bin.crosstalk).toBe('dist/cli.js');
   });
 
-  it.each(PROXY_OPTIONS.map(([flag, env]) => [flag, env]))('documents proxy option %s / %s', (flag, env) => {
-    expect(readme).toContain(`\`${flag}\``);
-    expect(readme).toContain(`\`${env}\``);
+  const proxyTable = readme
+    .slice(readme.indexOf('## `crosstalk proxy`'), readme.indexOf('\n## ', readme.indexOf('## `crosstalk proxy`') + 1))
+    .split('\n')
+    .filter((line) => line.startsWith('| `--'));
+
+  it('the proxy flag table has exactly one row per option, in declaration order', () => {
+    expect(proxyTable.map((row) => row.split(' | ')[0]?.slice(2))).toEqual(PROXY_OPTIONS.map((o) => `\`${o.flags}\``));
+  });
+
+  it.each(PROXY_OPTIONS.map((o) => [o.flags, o]))('the README row of proxy option %s is the declared flag, env and help', (_f, o) => {
+    expect(proxyTable).toContain(`| \`${o.flags}\` | \`${o.env}\` | ${describeOption(o)} |`);
   });
 
   const program = new Command('crosstalk');
@@ -32,7 +41,10 @@ describe('the README stays true', () => {
     register(program);
   }
   const documented = program.commands.flatMap((cmd) =>
-    cmd.options.map((o) => [cmd.name(), o.long as string, [...(o.description.matchAll(/\b(CROSSTALK_[A-Z_]+|PORT|HOST)\b/g))].map((m) => m[1] as string)] as const),
+    cmd.options.map((o) => {
+      const inHelp = [...o.description.matchAll(/\b(CROSSTALK_[A-Z_]+|PORT|HOST)\b/g)].map((m) => m[1] as string);
+      return [cmd.name(), o.long as string, o.envVar === undefined ? inHelp : [o.envVar, ...inHelp]] as const;
+    }),
   );
 
   it.each(documented)('documents `crosstalk %s %s` and its env twin', (_cmd, long, envs) => {

@@ -2,24 +2,12 @@
  * What all inspectors of one process share: the configuration and the bounded registries.
  */
 import { compileModelAliases, type ModelAliases, type SessionScope } from './detectors.js';
-import {
-  CompletionIdRegistry,
-  InflightTracker,
-  SessionKeyRegistry,
-  SessionModelRegistry,
-  type Clock,
-  DEFAULT_COMPLETION_ID_WINDOW_MS,
-  DEFAULT_INFLIGHT_MAX_AGE_MS,
-  DEFAULT_MAX_ENTRIES,
-  DEFAULT_MAX_SESSIONS,
-  DEFAULT_SESSION_BINDING_WINDOW_MS,
-} from './registries.js';
-import { DEFAULT_MAX_EVENT_BYTES } from './sse-parser.js';
+import { CompletionIdRegistry, InflightTracker, SessionKeyRegistry, SessionModelRegistry, type Clock } from './registries.js';
+import { inspectorSettings, type InspectorSettings } from '../config/defaults.js';
 
-/** Non-streamed JSON bodies larger than this are forwarded uninspected. */
-export const DEFAULT_MAX_JSON_BODY_BYTES = 2 * 1024 * 1024;
-export const DEFAULT_SESSION_SCOPE: SessionScope = 'key';
+export { DEFAULT_MAX_JSON_BODY_BYTES, DEFAULT_SESSION_SCOPE } from '../config/defaults.js';
 
+/** What the detectors read on every response. */
 export interface InspectorConfig {
   /** `key` (default): a session belongs to one API key; `shared`: sessions are pooled across keys by design. */
   sessionScope: SessionScope;
@@ -29,19 +17,18 @@ export interface InspectorConfig {
   maxJsonBodyBytes: number;
 }
 
-export interface InspectorContextOptions extends Partial<InspectorConfig> {
+/**
+ * The inspector's whole configuration. Every setting not given is the one default in src/config/defaults.ts
+ * (the proxy passes all of them explicitly, from its resolved config).
+ */
+export interface InspectorContextOptions extends Partial<InspectorSettings> {
   now?: Clock;
-  /** Completion ids held at most. */
-  maxCompletionIds?: number;
-  completionIdWindowMs?: number;
-  inflightMaxAgeMs?: number;
-  /** Sessions held at most (each of the session registries). */
-  maxSessions?: number;
-  sessionBindingWindowMs?: number;
 }
 
 export class InspectorContext {
   readonly config: Readonly<InspectorConfig>;
+  /** Every setting in force, defaults filled (what `/incidents` consumers and tests can compare with). */
+  readonly settings: Readonly<InspectorSettings>;
   readonly aliases: ModelAliases;
   readonly completionIds: CompletionIdRegistry;
   readonly sessionModels: SessionModelRegistry;
@@ -50,25 +37,23 @@ export class InspectorContext {
   private serial = 0;
 
   constructor(options: InspectorContextOptions = {}) {
+    const settings = inspectorSettings(options);
+    this.settings = Object.freeze(settings);
     this.config = Object.freeze({
-      sessionScope: options.sessionScope ?? DEFAULT_SESSION_SCOPE,
-      modelAliases: { ...options.modelAliases },
-      maxEventBytes: options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
-      maxJsonBodyBytes: options.maxJsonBodyBytes ?? DEFAULT_MAX_JSON_BODY_BYTES,
+      sessionScope: settings.sessionScope,
+      modelAliases: { ...settings.modelAliases },
+      maxEventBytes: settings.maxEventBytes,
+      maxJsonBodyBytes: settings.maxJsonBodyBytes,
     });
     this.aliases = compileModelAliases(this.config.modelAliases);
     const now = options.now;
     this.completionIds = new CompletionIdRegistry({
-      maxEntries: options.maxCompletionIds ?? DEFAULT_MAX_ENTRIES,
-      windowMs: options.completionIdWindowMs ?? DEFAULT_COMPLETION_ID_WINDOW_MS,
-      inflightMaxAgeMs: options.inflightMaxAgeMs ?? DEFAULT_INFLIGHT_MAX_AGE_MS,
+      maxEntries: settings.maxCompletionIds,
+      windowMs: settings.completionIdWindowMs,
+      inflightMaxAgeMs: settings.inflightMaxAgeMs,
       now,
     });
-    const sessionOptions = {
-      maxEntries: options.maxSessions ?? DEFAULT_MAX_SESSIONS,
-      windowMs: options.sessionBindingWindowMs ?? DEFAULT_SESSION_BINDING_WINDOW_MS,
-      now,
-    };
+    const sessionOptions = { maxEntries: settings.maxSessions, windowMs: settings.sessionBindingWindowMs, now };
     this.sessionModels = new SessionModelRegistry(sessionOptions);
     this.sessionKeys = new SessionKeyRegistry(sessionOptions);
     this.inflight = new InflightTracker();

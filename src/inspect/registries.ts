@@ -5,16 +5,22 @@
 
 export type Clock = () => number;
 
-/** Completion ids remembered after their request finished, to catch a response replayed onto a later request. */
-export const DEFAULT_COMPLETION_ID_WINDOW_MS = 5 * 60_000;
-/** Safety net: an id whose request never reported its end is dropped after this long. */
-export const DEFAULT_INFLIGHT_MAX_AGE_MS = 60 * 60_000;
-/** Completion ids held at most (each entry is ~100 bytes; drifting streams claim one per chunk). */
-export const DEFAULT_MAX_ENTRIES = 100_000;
-/** Sessions held at most by the session→model and session→key registries. */
-export const DEFAULT_MAX_SESSIONS = 10_000;
-/** A session stays bound to its model and key this long after its last use. */
-export const DEFAULT_SESSION_BINDING_WINDOW_MS = 60 * 60_000;
+// The defaults live in src/config/defaults.ts (one source for the proxy, the inspector and the probe).
+import {
+  DEFAULT_COMPLETION_ID_WINDOW_MS,
+  DEFAULT_INFLIGHT_MAX_AGE_MS,
+  DEFAULT_MAX_COMPLETION_IDS as DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_BINDING_WINDOW_MS,
+} from '../config/defaults.js';
+
+export {
+  DEFAULT_COMPLETION_ID_WINDOW_MS,
+  DEFAULT_INFLIGHT_MAX_AGE_MS,
+  DEFAULT_MAX_ENTRIES,
+  DEFAULT_MAX_SESSIONS,
+  DEFAULT_SESSION_BINDING_WINDOW_MS,
+};
 
 /** Expired entries at the front of a TtlLru are swept once per this many writes (and whenever it is full). */
 const SWEEP_EVERY_WRITES = 64;

@@ -39,8 +39,9 @@ const NAME_EVENT = Buffer.from('event');
 const NAME_ID = Buffer.from('id');
 const NAME_RETRY = Buffer.from('retry');
 
-/** Default cap on one event's bytes: chat chunks are hundreds of bytes; tool-call deltas stay far below this. */
-export const DEFAULT_MAX_EVENT_BYTES = 256 * 1024;
+/** Default cap on one event's bytes (src/config/defaults.ts, the one source of the inspector's defaults). */
+import { DEFAULT_MAX_EVENT_BYTES } from '../config/defaults.js';
+export { DEFAULT_MAX_EVENT_BYTES };
 
 export interface SseEvent {
   /** The `data` lines joined by "\n"; undefined when the event had no `data` field (comments only). */

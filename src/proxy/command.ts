@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
+import { addOptions, cliFlags } from '../config/option.js';
 import { PROXY_OPTIONS, resolveProxyConfig } from './options.js';
 import { missingNodeFlags } from './node-flags.js';
 import { createProxyServer } from './server.js';
@@ -28,15 +29,9 @@ export function registerProxyCommand(program: Command): void {
   const cmd = program
     .command('proxy')
     .description('Run the sidecar between the gateway and the Lumerin proxy-router');
-  for (const [flags, env, help] of PROXY_OPTIONS) {
-    if (flags.startsWith('--model-alias')) {
-      cmd.option(flags, `${help} [env ${env}]`, (v: string, prev: string[] = []) => [...prev, v]);
-    } else {
-      cmd.option(flags, `${help} [env ${env}]`);
-    }
-  }
-  cmd.action(async (flags: Record<string, unknown>) => {
-    const config = resolveProxyConfig(flags, process.env);
+  addOptions(cmd, PROXY_OPTIONS);
+  cmd.action(async () => {
+    const config = resolveProxyConfig(cliFlags(cmd), process.env);
     const logger = createLogger(config.logLevel);
     const telemetry = startTelemetry();
     // A long-running sidecar also reports its own RSS, heap and event-loop lag (prom-client defaults).

@@ -1,12 +1,29 @@
 import { ConfigError } from '../errors.js';
 import {
-  parseChoice,
+  DEFAULT_COMPLETION_ID_WINDOW_MS,
+  DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_MAX_JSON_BODY_BYTES,
+  DEFAULT_SESSION_BINDING_WINDOW_MS,
+} from '../config/defaults.js';
+import { defineOption, readOption, readRaw, type OptionSpec } from '../config/option.js';
+import {
+  choice,
+  parseAliases,
   parseDurationMs,
+  parseHeaderName,
+  parseHost,
   parseHttpUrl,
   parsePort,
   parsePositiveInt,
-  pick,
-} from '../config-values.js';
+  positiveDuration,
+} from '../config/values.js';
+
+export {
+  DEFAULT_COMPLETION_ID_WINDOW_MS,
+  DEFAULT_MAX_EVENT_BYTES,
+  DEFAULT_MAX_JSON_BODY_BYTES,
+  DEFAULT_SESSION_BINDING_WINDOW_MS,
+};
 
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -18,13 +35,9 @@ export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Longest silence allowed between two body chunks; there is no total body timeout (streams run long). */
 export const DEFAULT_IDLE_TIMEOUT_MS = 300_000;
 export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
-export const DEFAULT_MAX_EVENT_BYTES = 1024 * 1024;
-export const DEFAULT_MAX_JSON_BODY_BYTES = 8 * 1024 * 1024;
 /** Request bodies are copied (for the `model` field) only up to this size; the original bytes always flow. */
 export const DEFAULT_MAX_REQUEST_COPY_BYTES = 1024 * 1024;
 export const DEFAULT_INCIDENTS_LIMIT = 200;
-export const DEFAULT_SESSION_BINDING_WINDOW_MS = 60 * 60_000;
-export const DEFAULT_COMPLETION_ID_WINDOW_MS = 10 * 60_000;
 
 export const ON_CROSSTALK = ['flag', 'block'] as const;
 export const SESSION_SCOPES = ['key', 'shared'] as const;
@@ -32,6 +45,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export type OnCrosstalk = (typeof ON_CROSSTALK)[number];
 export type SessionScope = (typeof SESSION_SCOPES)[number];
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ProxyConfig {
   upstream: URL;
@@ -54,102 +68,181 @@ export interface ProxyConfig {
   incidentsLimit: number;
   sessionBindingWindowMs: number;
   completionIdWindowMs: number;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
 }
 
-/** One row per option: flag, env twin, and what it does. The README table is generated from the same facts. */
-export const PROXY_OPTIONS = [
-  ['--upstream <url>', 'CROSSTALK_UPSTREAM_URL', 'Lumerin proxy-router base URL (required)'],
-  ['--port <n>', 'PORT', `listen port for gateway traffic (default ${DEFAULT_PORT})`],
-  ['--host <addr>', 'HOST', `listen address (default ${DEFAULT_HOST})`],
-  ['--admin-port <n>', 'CROSSTALK_ADMIN_PORT', `admin port: /healthz /readyz /metrics /incidents (default ${DEFAULT_ADMIN_PORT})`],
-  ['--admin-host <addr>', 'CROSSTALK_ADMIN_HOST', 'admin listen address (default: --host)'],
-  ['--api-key-header <name>', 'CROSSTALK_API_KEY_HEADER', `header carrying the user's API key (default ${DEFAULT_API_KEY_HEADER}); Bearer sk-… is also read`],
-  ['--fingerprint-secret <s>', 'CROSSTALK_FINGERPRINT_SECRET', 'HMAC secret for key fingerprints (default: random per process, with a warning)'],
-  ['--upstream-timeout <dur>', 'CROSSTALK_UPSTREAM_TIMEOUT', `time to the upstream's response headers → 504 (default ${DEFAULT_UPSTREAM_TIMEOUT_MS / 1000}s)`],
-  ['--connect-timeout <dur>', 'CROSSTALK_CONNECT_TIMEOUT', `TCP/TLS connect timeout → 504 (default ${DEFAULT_CONNECT_TIMEOUT_MS / 1000}s)`],
-  ['--idle-timeout <dur>', 'CROSSTALK_IDLE_TIMEOUT', `longest silence between body chunks before the stream is ended (default ${DEFAULT_IDLE_TIMEOUT_MS / 1000}s)`],
-  ['--shutdown-timeout <dur>', 'CROSSTALK_SHUTDOWN_TIMEOUT', `how long SIGTERM waits for in-flight streams (default ${DEFAULT_SHUTDOWN_TIMEOUT_MS / 1000}s)`],
-  ['--on-crosstalk <mode>', 'CROSSTALK_ON_CROSSTALK', 'flag (record only, default) or block (stop the foreign response)'],
-  ['--session-scope <scope>', 'CROSSTALK_SESSION_SCOPE', 'key (a session belongs to one API key, default) or shared (pooled sessions)'],
-  ['--model-alias <a=b>', 'CROSSTALK_MODEL_ALIASES', 'treat model name a as b; repeatable (env: comma-separated)'],
-  ['--max-event-bytes <n>', 'CROSSTALK_MAX_EVENT_BYTES', `SSE events larger than this are forwarded but not inspected (default ${DEFAULT_MAX_EVENT_BYTES})`],
-  ['--max-json-body-bytes <n>', 'CROSSTALK_MAX_JSON_BODY_BYTES', `non-streamed bodies larger than this are not inspected (default ${DEFAULT_MAX_JSON_BODY_BYTES})`],
-  ['--incidents-limit <n>', 'CROSSTALK_INCIDENTS_LIMIT', `incidents kept for GET /incidents (default ${DEFAULT_INCIDENTS_LIMIT})`],
-  ['--session-binding-window <dur>', 'CROSSTALK_SESSION_BINDING_WINDOW', `how long a session stays bound to one key and model (default ${DEFAULT_SESSION_BINDING_WINDOW_MS / 60_000}m)`],
-  ['--completion-id-window <dur>', 'CROSSTALK_COMPLETION_ID_WINDOW', `how long delivered completion ids are remembered (default ${DEFAULT_COMPLETION_ID_WINDOW_MS / 60_000}m)`],
-  ['--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent (default info)'],
-] as const;
+const s = (ms: number) => `${ms / 1000}s`;
+const m = (ms: number) => `${ms / 60_000}m`;
 
-function parseAliases(value: string | undefined, name: string): Record<string, string> {
-  const aliases: Record<string, string> = {};
-  if (value === undefined) return aliases;
-  for (const pair of value.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0 || eq === pair.length - 1) throw new ConfigError(`${name} must be alias=model pairs (got ${JSON.stringify(pair)})`);
-    aliases[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-  }
-  return aliases;
-}
+/** Every proxy option, declared once: flag, env twin, help, parser, default. `--help` and the README show these. */
+export const PROXY_OPTION_SPECS = {
+  upstream: defineOption('--upstream <url>', 'CROSSTALK_UPSTREAM_URL', 'Lumerin proxy-router base URL (required)', {
+    parse: parseHttpUrl,
+  }),
+  port: defineOption('--port <n>', 'PORT', 'listen port for gateway traffic', {
+    parse: parsePort,
+    fallback: DEFAULT_PORT,
+    defaultText: String(DEFAULT_PORT),
+  }),
+  host: defineOption('--host <addr>', 'HOST', 'listen address', {
+    parse: parseHost,
+    fallback: DEFAULT_HOST,
+    defaultText: DEFAULT_HOST,
+  }),
+  adminPort: defineOption('--admin-port <n>', 'CROSSTALK_ADMIN_PORT', 'admin port: /healthz /readyz /metrics /incidents', {
+    parse: parsePort,
+    fallback: DEFAULT_ADMIN_PORT,
+    defaultText: String(DEFAULT_ADMIN_PORT),
+  }),
+  adminHost: defineOption('--admin-host <addr>', 'CROSSTALK_ADMIN_HOST', 'admin listen address', {
+    parse: parseHost,
+    defaultText: '--host',
+  }),
+  apiKeyHeader: defineOption(
+    '--api-key-header <name>',
+    'CROSSTALK_API_KEY_HEADER',
+    `header carrying the user's API key; Bearer sk-… is also read`,
+    { parse: parseHeaderName, fallback: DEFAULT_API_KEY_HEADER, defaultText: DEFAULT_API_KEY_HEADER },
+  ),
+  fingerprintSecret: defineOption(
+    '--fingerprint-secret <s>',
+    'CROSSTALK_FINGERPRINT_SECRET',
+    'HMAC secret for key fingerprints',
+    { parse: (v: string) => v, defaultText: 'random per process, with a warning' },
+  ),
+  upstreamTimeout: defineOption(
+    '--upstream-timeout <dur>',
+    'CROSSTALK_UPSTREAM_TIMEOUT',
+    `time to the upstream's response headers → 504`,
+    { parse: positiveDuration, fallback: DEFAULT_UPSTREAM_TIMEOUT_MS, defaultText: s(DEFAULT_UPSTREAM_TIMEOUT_MS) },
+  ),
+  connectTimeout: defineOption('--connect-timeout <dur>', 'CROSSTALK_CONNECT_TIMEOUT', 'TCP/TLS connect timeout → 504', {
+    parse: positiveDuration,
+    fallback: DEFAULT_CONNECT_TIMEOUT_MS,
+    defaultText: s(DEFAULT_CONNECT_TIMEOUT_MS),
+  }),
+  idleTimeout: defineOption(
+    '--idle-timeout <dur>',
+    'CROSSTALK_IDLE_TIMEOUT',
+    'longest silence between body chunks before the stream is ended',
+    { parse: parseDurationMs, fallback: DEFAULT_IDLE_TIMEOUT_MS, defaultText: s(DEFAULT_IDLE_TIMEOUT_MS) },
+  ),
+  shutdownTimeout: defineOption(
+    '--shutdown-timeout <dur>',
+    'CROSSTALK_SHUTDOWN_TIMEOUT',
+    'how long SIGTERM waits for in-flight streams',
+    { parse: parseDurationMs, fallback: DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultText: s(DEFAULT_SHUTDOWN_TIMEOUT_MS) },
+  ),
+  onCrosstalk: defineOption(
+    '--on-crosstalk <mode>',
+    'CROSSTALK_ON_CROSSTALK',
+    'flag (record only) or block (stop the foreign response)',
+    { parse: choice(ON_CROSSTALK), fallback: 'flag' as OnCrosstalk, defaultText: 'flag' },
+  ),
+  sessionScope: defineOption(
+    '--session-scope <scope>',
+    'CROSSTALK_SESSION_SCOPE',
+    'key (a session belongs to one API key) or shared (pooled sessions)',
+    { parse: choice(SESSION_SCOPES), fallback: 'key' as SessionScope, defaultText: 'key' },
+  ),
+  modelAlias: defineOption(
+    '--model-alias <a=b>',
+    'CROSSTALK_MODEL_ALIASES',
+    'treat model name a as b; repeatable (env: comma-separated)',
+    { parse: parseAliases, fallback: {}, repeatable: true },
+  ),
+  maxEventBytes: defineOption(
+    '--max-event-bytes <n>',
+    'CROSSTALK_MAX_EVENT_BYTES',
+    'SSE events larger than this are forwarded but not inspected',
+    { parse: parsePositiveInt, fallback: DEFAULT_MAX_EVENT_BYTES, defaultText: String(DEFAULT_MAX_EVENT_BYTES) },
+  ),
+  maxJsonBodyBytes: defineOption(
+    '--max-json-body-bytes <n>',
+    'CROSSTALK_MAX_JSON_BODY_BYTES',
+    'non-streamed bodies larger than this are not inspected',
+    { parse: parsePositiveInt, fallback: DEFAULT_MAX_JSON_BODY_BYTES, defaultText: String(DEFAULT_MAX_JSON_BODY_BYTES) },
+  ),
+  incidentsLimit: defineOption('--incidents-limit <n>', 'CROSSTALK_INCIDENTS_LIMIT', 'incidents kept for GET /incidents', {
+    parse: parsePositiveInt,
+    fallback: DEFAULT_INCIDENTS_LIMIT,
+    defaultText: String(DEFAULT_INCIDENTS_LIMIT),
+  }),
+  sessionBindingWindow: defineOption(
+    '--session-binding-window <dur>',
+    'CROSSTALK_SESSION_BINDING_WINDOW',
+    'how long a session stays bound to one key and model',
+    {
+      parse: positiveDuration,
+      fallback: DEFAULT_SESSION_BINDING_WINDOW_MS,
+      defaultText: m(DEFAULT_SESSION_BINDING_WINDOW_MS),
+    },
+  ),
+  completionIdWindow: defineOption(
+    '--completion-id-window <dur>',
+    'CROSSTALK_COMPLETION_ID_WINDOW',
+    'how long delivered completion ids are remembered',
+    {
+      parse: positiveDuration,
+      fallback: DEFAULT_COMPLETION_ID_WINDOW_MS,
+      defaultText: m(DEFAULT_COMPLETION_ID_WINDOW_MS),
+    },
+  ),
+  logLevel: defineOption('--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent', {
+    parse: choice(LOG_LEVELS),
+    fallback: 'info' as LogLevel,
+    defaultText: 'info',
+  }),
+} satisfies Record<string, OptionSpec<unknown>>;
+
+/** The specs in `--help` / README order. */
+export const PROXY_OPTIONS: readonly OptionSpec<unknown>[] = Object.values(PROXY_OPTION_SPECS);
 
 /**
- * Validates every proxy option in one place. A flag wins over its env twin; defaults are filled with `??`.
- * `flags` is commander's option object (camelCase keys); repeatable `--model-alias` arrives as an array.
+ * Validates every proxy option in one place. A flag wins over its env twin; defaults come from the specs.
+ * `flags` holds the command-line values only (camelCase keys, see `cliFlags`); a repeatable flag is an array.
  */
 export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.ProcessEnv = process.env): ProxyConfig {
-  const get = (flag: string, envName: string) => pick(flags, env, flag, envName);
-  const opt = <T>(flag: string, envName: string, parse: (v: string, name: string) => T, fallback: T): T => {
-    const { value, name } = get(flag, envName);
-    return value === undefined ? fallback : parse(value, name);
+  const o = PROXY_OPTION_SPECS;
+  const read = <T>(spec: OptionSpec<T>): T | undefined => readOption(spec, flags, env);
+  const need = <T>(spec: OptionSpec<T>): T => {
+    const value = read(spec);
+    if (value === undefined) throw new ConfigError(`${spec.flags.split(' ')[0]} has no value`);
+    return value;
   };
 
-  const upstreamRaw = get('--upstream', 'CROSSTALK_UPSTREAM_URL');
+  const upstreamRaw = readRaw(o.upstream, flags, env);
   if (upstreamRaw.value === undefined) {
     throw new ConfigError('--upstream (or CROSSTALK_UPSTREAM_URL) is required: the Lumerin proxy-router URL');
   }
-  const upstream = parseHttpUrl(upstreamRaw.value, upstreamRaw.name);
+  const upstream = o.upstream.parse(upstreamRaw.value, upstreamRaw.name);
   if (upstream.username || upstream.password) {
     throw new ConfigError(`${upstreamRaw.name} must not embed credentials; the gateway's Basic auth is forwarded as is`);
   }
-
-  const host = get('--host', 'HOST').value ?? DEFAULT_HOST;
-  const aliasFlag = flags.modelAlias;
-  const aliasText = Array.isArray(aliasFlag) && aliasFlag.length > 0 ? aliasFlag.join(',') : env.CROSSTALK_MODEL_ALIASES;
-  const aliasName = Array.isArray(aliasFlag) && aliasFlag.length > 0 ? '--model-alias' : 'CROSSTALK_MODEL_ALIASES';
-  const apiKeyHeader = (get('--api-key-header', 'CROSSTALK_API_KEY_HEADER').value ?? DEFAULT_API_KEY_HEADER).toLowerCase();
-  if (!/^[a-z0-9!#$%&'*+.^_`|~-]+$/.test(apiKeyHeader)) {
-    throw new ConfigError(`--api-key-header must be an HTTP header name (got ${JSON.stringify(apiKeyHeader)})`);
-  }
-  const secret = get('--fingerprint-secret', 'CROSSTALK_FINGERPRINT_SECRET').value;
+  const host = need(o.host);
 
   return {
     upstream,
-    port: opt('--port', 'PORT', parsePort, DEFAULT_PORT),
+    port: need(o.port),
     host,
-    adminPort: opt('--admin-port', 'CROSSTALK_ADMIN_PORT', parsePort, DEFAULT_ADMIN_PORT),
-    adminHost: get('--admin-host', 'CROSSTALK_ADMIN_HOST').value ?? host,
-    apiKeyHeader,
-    fingerprintSecret: secret,
-    upstreamTimeoutMs: opt('--upstream-timeout', 'CROSSTALK_UPSTREAM_TIMEOUT', positiveDuration, DEFAULT_UPSTREAM_TIMEOUT_MS),
-    connectTimeoutMs: opt('--connect-timeout', 'CROSSTALK_CONNECT_TIMEOUT', positiveDuration, DEFAULT_CONNECT_TIMEOUT_MS),
-    idleTimeoutMs: opt('--idle-timeout', 'CROSSTALK_IDLE_TIMEOUT', parseDurationMs, DEFAULT_IDLE_TIMEOUT_MS),
-    shutdownTimeoutMs: opt('--shutdown-timeout', 'CROSSTALK_SHUTDOWN_TIMEOUT', parseDurationMs, DEFAULT_SHUTDOWN_TIMEOUT_MS),
-    onCrosstalk: opt('--on-crosstalk', 'CROSSTALK_ON_CROSSTALK', (v, n) => parseChoice(v, n, ON_CROSSTALK), 'flag'),
-    sessionScope: opt('--session-scope', 'CROSSTALK_SESSION_SCOPE', (v, n) => parseChoice(v, n, SESSION_SCOPES), 'key'),
-    modelAliases: parseAliases(aliasText, aliasName),
-    maxEventBytes: opt('--max-event-bytes', 'CROSSTALK_MAX_EVENT_BYTES', parsePositiveInt, DEFAULT_MAX_EVENT_BYTES),
-    maxJsonBodyBytes: opt('--max-json-body-bytes', 'CROSSTALK_MAX_JSON_BODY_BYTES', parsePositiveInt, DEFAULT_MAX_JSON_BODY_BYTES),
-    incidentsLimit: opt('--incidents-limit', 'CROSSTALK_INCIDENTS_LIMIT', parsePositiveInt, DEFAULT_INCIDENTS_LIMIT),
-    sessionBindingWindowMs: opt('--session-binding-window', 'CROSSTALK_SESSION_BINDING_WINDOW', positiveDuration, DEFAULT_SESSION_BINDING_WINDOW_MS),
-    completionIdWindowMs: opt('--completion-id-window', 'CROSSTALK_COMPLETION_ID_WINDOW', positiveDuration, DEFAULT_COMPLETION_ID_WINDOW_MS),
-    logLevel: opt('--log-level', 'CROSSTALK_LOG_LEVEL', (v, n) => parseChoice(v, n, LOG_LEVELS), 'info'),
+    adminPort: need(o.adminPort),
+    adminHost: read(o.adminHost) ?? host,
+    apiKeyHeader: need(o.apiKeyHeader),
+    fingerprintSecret: read(o.fingerprintSecret),
+    upstreamTimeoutMs: need(o.upstreamTimeout),
+    connectTimeoutMs: need(o.connectTimeout),
+    idleTimeoutMs: need(o.idleTimeout),
+    shutdownTimeoutMs: need(o.shutdownTimeout),
+    onCrosstalk: need(o.onCrosstalk),
+    sessionScope: need(o.sessionScope),
+    modelAliases: need(o.modelAlias),
+    maxEventBytes: need(o.maxEventBytes),
+    maxJsonBodyBytes: need(o.maxJsonBodyBytes),
+    incidentsLimit: need(o.incidentsLimit),
+    sessionBindingWindowMs: need(o.sessionBindingWindow),
+    completionIdWindowMs: need(o.completionIdWindow),
+    logLevel: need(o.logLevel),
   };
-}
-
-function positiveDuration(value: string, name: string): number {
-  const ms = parseDurationMs(value, name);
-  if (ms === 0) throw new ConfigError(`${name} must be greater than 0`);
-  return ms;
 }
 
 /** Every option resolved to defaults except the upstream: for tests and the demo. */
