@@ -87,18 +87,15 @@ export const METRIC_DETECTED_TOTAL = 'crosstalk_detected_total';
 export const METRIC_REQUEST_ID_REJECTED_TOTAL = 'crosstalk_request_id_rejected_total';
 export const METRIC_SSE_OVERSIZED_EVENTS_TOTAL = 'crosstalk_sse_oversized_events_total';
 
-// --- HTTP header names the sidecar reads or writes (lower case, as Node gives them) ---
-export const HEADER_REQUEST_ID = 'x-request-id';
-export const HEADER_SESSION_ID = 'session_id';
-export const HEADER_X_SESSION_ID = 'x-session-id';
-export const HEADER_MODEL_ID = 'model_id';
-export const HEADER_API_KEY_ID = 'x-api-key-id';
-/**
- * Added by the sidecar to every proxied response: what the upstream's own `x-request-id` said (`match` |
- * `missing` | `mismatch`). The caller's `x-request-id` is always the sidecar's id, so without this a client
- * (the probe) could not tell whether the router echoes at all.
- */
-export const HEADER_REQUEST_ID_ECHO = 'x-crosstalk-request-id-echo';
+// --- HTTP header names moved to src/protocol/headers.ts (protocol, not telemetry); re-exported for old imports ---
+export {
+  HEADER_API_KEY_ID,
+  HEADER_MODEL_ID,
+  HEADER_REQUEST_ID,
+  HEADER_REQUEST_ID_ECHO,
+  HEADER_SESSION_ID,
+  HEADER_X_SESSION_ID,
+} from '../protocol/headers.js';
 
 // --- Prometheus metric names, ops kit (issue 18, issue 14 row 14); the contract in deploy/prometheus/ ---
 export const METRIC_INSPECTION_DEGRADED_TOTAL = 'crosstalk_inspection_degraded_total';
