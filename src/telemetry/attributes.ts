@@ -105,3 +105,4 @@ export const METRIC_STORE_UP = 'crosstalk_store_up';
 export const METRIC_IDENTITY_TRUNCATED_TOTAL = 'crosstalk_identity_truncated_total';
 export const METRIC_SPANS_EXPORTED_TOTAL = 'crosstalk_spans_exported_total';
 export const METRIC_SPANS_DROPPED_TOTAL = 'crosstalk_spans_dropped_total';
+export const METRIC_INFLIGHT_BY_ROUTE = 'crosstalk_proxy_requests_in_flight_by_route';

@@ -3,6 +3,7 @@ import {
   METRIC_DETECTED_TOTAL,
   METRIC_IDENTITY_TRUNCATED_TOTAL,
   METRIC_INFLIGHT,
+  METRIC_INFLIGHT_BY_ROUTE,
   METRIC_INSPECTION_DEGRADED_TOTAL,
   METRIC_REQUEST_DURATION,
   METRIC_REQUEST_ID_REJECTED_TOTAL,
@@ -35,6 +36,9 @@ export const INSPECTION_RESULTS = ['inspected', 'uninspected'] as const;
 
 /** Identity values that are capped before they reach spans and registries (more can be declared at run time). */
 export const IDENTITY_FIELDS = ['session_id', 'api_key_id'] as const;
+
+/** Route templates whose in-flight gauge is pre-declared (the dashboard shows zeros, not gaps). */
+export const KNOWN_ROUTES = ['/v1/chat/completions', '/v1/models', '/v1/embeddings', '/healthcheck'] as const;
 
 /** `crosstalk_spans_dropped_total{reason}`. */
 export const SPAN_DROP_REASONS = ['queue_full', 'export_failed'] as const;
@@ -79,6 +83,13 @@ export class ProxyMetrics {
   readonly inFlight = new Gauge({
     name: METRIC_INFLIGHT,
     help: 'Requests currently in flight through the proxy',
+    registers: [this.registry],
+  });
+  /** The same count by route template; moved by {@link requestStarted} / {@link requestEnded}. */
+  readonly inFlightByRoute = new Gauge({
+    name: METRIC_INFLIGHT_BY_ROUTE,
+    help: 'Requests currently in flight through the proxy, by route template',
+    labelNames: ['route'] as const,
     registers: [this.registry],
   });
   readonly upstreamErrors = new Counter({
@@ -174,6 +185,18 @@ export class ProxyMetrics {
     child.duration.observe(seconds);
   }
 
+  /** A request entered the proxy: both in-flight gauges (total and by route) go up. */
+  requestStarted(route: string): void {
+    this.inFlight.inc();
+    this.inFlightByRoute.inc({ route });
+  }
+
+  /** The request left (every end: complete, aborted, failed): the gauges {@link requestStarted} moved go down. */
+  requestEnded(route: string): void {
+    this.inFlight.dec();
+    this.inFlightByRoute.dec({ route });
+  }
+
   /** `crosstalk_time_to_first_chunk_seconds` for one response. */
   recordTimeToFirstChunk(route: string, seconds: number): void {
     let child = this.ttfcChildren.get(route);
@@ -212,6 +235,7 @@ export class ProxyMetrics {
     for (const reason of INSPECTION_DEGRADED_REASONS) this.inspectionDegraded.inc({ reason }, 0);
     for (const result of INSPECTION_RESULTS) this.responsesInspected.inc({ result }, 0);
     this.initIdentityFields(IDENTITY_FIELDS);
+    for (const route of KNOWN_ROUTES) this.inFlightByRoute.set({ route }, 0);
     this.storeUp.set(1);
   }
 

@@ -44,4 +44,17 @@ describe('a fresh ProxyMetrics', () => {
     expect(sample(text, 'crosstalk_store_up')).toBe(0);
     expect(sample(text, 'crosstalk_identity_truncated_total{field="session_id"}')).toBe(1);
   });
+
+  it('moves the total and the by-route in-flight gauges together', async () => {
+    const metrics = new ProxyMetrics();
+    expect(sample(await metrics.registry.metrics(), 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/models"}')).toBe(0);
+    metrics.requestStarted('/v1/chat/completions');
+    metrics.requestStarted('/v1/chat/completions');
+    metrics.requestStarted('/v1/models');
+    metrics.requestEnded('/v1/chat/completions');
+    const text = await metrics.registry.metrics();
+    expect(sample(text, 'crosstalk_proxy_requests_in_flight')).toBe(2);
+    expect(sample(text, 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/chat/completions"}')).toBe(1);
+    expect(sample(text, 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/models"}')).toBe(1);
+  });
 });
