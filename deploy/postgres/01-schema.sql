@@ -44,17 +44,28 @@ CREATE INDEX ix_sessions_is_active ON sessions (is_active);
 CREATE UNIQUE INDEX sessions_active_api_key_unique ON sessions (api_key_id, is_active) WHERE is_active IS true;
 
 CREATE TABLE routed_sessions (
-  id text PRIMARY KEY,
-  model_name text NOT NULL,
-  model_id text NOT NULL,
-  state text NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'CLOSING', 'CLOSED', 'FAILED', 'EXPIRED')),
-  active_requests integer NOT NULL DEFAULT 0,
-  created_at timestamp without time zone NOT NULL,
+  id varchar NOT NULL,
+  model_name varchar,
+  model_id varchar NOT NULL,
+  state varchar(20) DEFAULT 'OPEN' NOT NULL,
+  active_requests integer DEFAULT '0' NOT NULL,
+  created_at timestamp without time zone,
   updated_at timestamp without time zone,
   last_used_at timestamp without time zone,
   expires_at timestamp without time zone NOT NULL,
-  endpoint text,
-  error_reason text,
-  provider_address text
+  endpoint varchar,
+  error_reason varchar,
+  bid_id varchar,
+  provider_address varchar(42),
+  stake_mor numeric(36, 18),
+  daylock_mor numeric(36, 18),
+  PRIMARY KEY (id)
 );
-CREATE INDEX ix_routed_sessions_claim ON routed_sessions (model_name, state, active_requests);
+CREATE INDEX idx_routed_sessions_model_name ON routed_sessions (model_name);
+CREATE INDEX idx_routed_sessions_model_id ON routed_sessions (model_id);
+CREATE INDEX idx_routed_sessions_state ON routed_sessions (state);
+CREATE INDEX idx_routed_sessions_model_state ON routed_sessions (model_id, state);
+CREATE INDEX idx_routed_sessions_state_active ON routed_sessions (state, active_requests);
+CREATE INDEX idx_routed_sessions_expires ON routed_sessions (expires_at);
+CREATE INDEX idx_routed_sessions_last_used ON routed_sessions (last_used_at);
+CREATE INDEX ix_routed_sessions_bid_id ON routed_sessions (bid_id);

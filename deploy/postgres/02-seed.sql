@@ -35,14 +35,15 @@ FROM api_keys k CROSS JOIN generate_series(10, 14) AS n
 WHERE k.id IN (1, 3);
 
 INSERT INTO routed_sessions (id, model_name, model_id, state, active_requests, created_at, updated_at,
-                             last_used_at, expires_at, endpoint, error_reason, provider_address)
+                             last_used_at, expires_at, endpoint, error_reason, bid_id, provider_address)
 SELECT '0x' || encode(sha256(convert_to('routed-' || r.n, 'UTF8')), 'hex'), r.model_name, '0x' || encode(sha256(convert_to('model-' || r.model_name, 'UTF8')), 'hex'), r.state, r.active_requests,
        (now() AT TIME ZONE 'UTC') - r.age, (now() AT TIME ZONE 'UTC') - r.age / 2, (now() AT TIME ZONE 'UTC') - r.age / 2, (now() AT TIME ZONE 'UTC') - r.age + interval '1 hour',
-       'https://provider-' || r.n || '.example/v1', r.error_reason, '0x' || repeat(to_hex(r.n), 40)
+       'https://provider-' || r.bid || '.example/v1', r.error_reason, '0x' || encode(sha256(convert_to('bid-' || r.bid, 'UTF8')), 'hex'),
+       '0x' || repeat(to_hex(r.bid), 40)
 FROM (VALUES
-  (1, 'llama-3.3-70b', 'OPEN', 0, interval '10 minutes', NULL),
-  (2, 'llama-3.3-70b', 'OPEN', 1, interval '20 minutes', NULL),
-  (3, 'qwen-2.5-72b', 'CLOSED', 0, interval '3 hours', NULL),
-  (4, 'qwen-2.5-72b', 'EXPIRED', 0, interval '5 hours', NULL),
-  (5, 'mistral-large', 'FAILED', 0, interval '2 hours', 'provider did not answer')
-) AS r (n, model_name, state, active_requests, age, error_reason);
+  (1, 'llama-3.3-70b', 'OPEN', 0, interval '10 minutes', NULL, 1),
+  (2, 'llama-3.3-70b', 'OPEN', 1, interval '20 minutes', NULL, 1),
+  (3, 'qwen-2.5-72b', 'CLOSED', 0, interval '3 hours', NULL, 3),
+  (4, 'qwen-2.5-72b', 'EXPIRED', 0, interval '5 hours', NULL, 4),
+  (5, 'mistral-large', 'FAILED', 0, interval '2 hours', 'provider did not answer', 5)
+) AS r (n, model_name, state, active_requests, age, error_reason, bid);

@@ -2,14 +2,18 @@ import { writeFile } from 'node:fs/promises';
 import type { Tracer } from '@opentelemetry/api';
 import type { Command } from 'commander';
 import { startTelemetry } from '../telemetry/sdk.js';
-import type { AuditReport, ExitCode } from './model.js';
+import { renderAuditMetrics, writeFileAtomically } from './metrics-file.js';
+import type { AuditReport, ExitCode } from './result.js';
 import {
   AUDIT_ENV,
   DEFAULT_CHURN_MINUTES,
   DEFAULT_CHURN_SESSIONS,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_FORMAT,
+  DEFAULT_GRANT_ROLE,
+  DEFAULT_ROUTED_GRACE,
   DEFAULT_SAMPLE_LIMIT,
+  DEFAULT_SESSIONS_GRACE,
   DEFAULT_SINCE,
   DEFAULT_STATEMENT_TIMEOUT,
   resolveAuditConfig,
@@ -20,6 +24,7 @@ import {
 import { renderJsonReport } from './report-json.js';
 import { renderMarkdownReport } from './report-markdown.js';
 import { renderTextReport } from './report-text.js';
+import { executePrintGrants } from './print-grants.js';
 import { databaseErrorLine, runAudit } from './run-audit.js';
 
 const RENDERERS: Record<AuditFormat, (report: AuditReport) => string> = {
@@ -38,12 +43,23 @@ export interface AuditIo {
 }
 
 /**
- * Runs the audit, writes the report to stdout or `--out`, and one stderr line per database that could not
- * be (fully) audited. Returns the exit code: 1 when any database has a violation, else 2 when any could not
- * be audited, else 0.
+ * Runs the audit, writes the report to stdout or `--out`, the textfile metrics to `--metrics-file`, and one
+ * stderr line per database that could not be (fully) audited. Returns the exit code: 1 when any database has
+ * a violation (or, with --strict, a warning), else 2 when the audit could not run on one, else 3 when one is
+ * unverified, else 0.
  */
 export async function executeAudit(config: AuditConfig, tracer: Tracer, io: AuditIo): Promise<ExitCode> {
+  if (config.printGrants) return executePrintGrants(config, io);
   const report = await runAudit({ ...config, tracer });
+  if (config.metricsFile !== undefined) {
+    try {
+      await writeFileAtomically(config.metricsFile, renderAuditMetrics(report, Date.now()));
+    } catch (err) {
+      throw new Error(`audit: could not write --metrics-file ${config.metricsFile}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
   const output = renderReport(report, config.format);
   if (config.out === undefined) {
     io.stdout.write(output);
@@ -100,10 +116,31 @@ export function registerAuditCommand(program: Command): void {
       '--churn-minutes <m>',
       `… within m minutes (default ${DEFAULT_CHURN_MINUTES}; env ${AUDIT_ENV.churnMinutes})`,
     )
+    .option(
+      '--sessions-grace <duration>',
+      `sessions past expires_at inside this are warnings (default ${DEFAULT_SESSIONS_GRACE}, the 2025 ` +
+        `gateway's reaper; env ${AUDIT_ENV.sessionsGrace})`,
+    )
+    .option(
+      '--routed-grace <duration>',
+      `routed_sessions past expires_at or in a terminal state with requests inside this are warnings ` +
+        `(default ${DEFAULT_ROUTED_GRACE}, the newer gateway's reaper; env ${AUDIT_ENV.routedGrace})`,
+    )
+    .option('--strict', `warnings exit 1 (env ${AUDIT_ENV.strict})`)
+    .option(
+      '--metrics-file <path>',
+      `write Prometheus textfile metrics here, atomically (env ${AUDIT_ENV.metricsFile})`,
+    )
+    .option('--print-grants', 'print the GRANT statements the detected schema needs, then exit (no audit)')
+    .option(
+      '--grant-role <role>',
+      `role named by --print-grants (default ${DEFAULT_GRANT_ROLE}; env ${AUDIT_ENV.grantRole})`,
+    )
     .addHelpText(
       'after',
-      '\nExit codes: 0 all databases clean, 1 an isolation violation found, 2 could not run ' +
-        '(bad flag, unreachable database, failed check). A violation wins over a failure elsewhere.',
+      '\nExit codes: 0 clean (or warnings only), 1 an isolation violation found (or warnings with --strict), ' +
+        '2 could not run (bad flag, unreachable database, no gateway table), 3 unverified (a check that ' +
+        'applies could not run: privilege, missing table or column, timeout). A violation wins over the rest.',
     )
     .action(async (flags: AuditFlags) => {
       // A ConfigError from here reaches cli.ts, which prints it as one line and exits 2.

@@ -1,6 +1,6 @@
 import type { ClientBase } from 'pg';
-import { ACTIVE_KEY_INDEX_NAME } from './checks.js';
-import type { SchemaGeneration } from './model.js';
+import { ACTIVE_KEY_INDEX_NAME } from './check-active-key-index.js';
+import type { SchemaGeneration, Severity } from './result.js';
 
 /**
  * The gateway's PostgreSQL schema (../shared/CONTEXT.md, "Database") with clean data, and one injector per
@@ -54,22 +54,38 @@ CREATE INDEX ix_sessions_is_active ON sessions (is_active);
 CREATE UNIQUE INDEX ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true;
 `;
 
-/** 2026 generation: a model-keyed pool; a request claims an OPEN session with active_requests = 0. */
+/**
+ * 2026 generation: a model-keyed pool; a request claims an OPEN session with active_requests = 0. The DDL the
+ * gateway's Alembic migrations produce (add_routed_sessions_table 2025-12-30, then add bid_id 2026-07-01,
+ * provider_address 2026-07-14, stake/daylock 2026-08-05): SQLAlchemy String is varchar, DateTime is a naive
+ * timestamp, and state is a VARCHAR(20) the application validates (no CHECK, no enum).
+ */
 export const ROUTED_SESSIONS_SCHEMA_SQL = `CREATE TABLE routed_sessions (
-  id text PRIMARY KEY,
-  model_name text NOT NULL,
-  model_id text NOT NULL,
-  state text NOT NULL DEFAULT 'OPEN' CHECK (state IN ('OPEN', 'CLOSING', 'CLOSED', 'FAILED', 'EXPIRED')),
-  active_requests integer NOT NULL DEFAULT 0,
-  created_at timestamp without time zone NOT NULL,
+  id varchar NOT NULL,
+  model_name varchar,
+  model_id varchar NOT NULL,
+  state varchar(20) DEFAULT 'OPEN' NOT NULL,
+  active_requests integer DEFAULT '0' NOT NULL,
+  created_at timestamp without time zone,
   updated_at timestamp without time zone,
   last_used_at timestamp without time zone,
   expires_at timestamp without time zone NOT NULL,
-  endpoint text,
-  error_reason text,
-  provider_address text
+  endpoint varchar,
+  error_reason varchar,
+  bid_id varchar,
+  provider_address varchar(42),
+  stake_mor numeric(36, 18),
+  daylock_mor numeric(36, 18),
+  PRIMARY KEY (id)
 );
-CREATE INDEX ix_routed_sessions_claim ON routed_sessions (model_name, state, active_requests);
+CREATE INDEX idx_routed_sessions_model_name ON routed_sessions (model_name);
+CREATE INDEX idx_routed_sessions_model_id ON routed_sessions (model_id);
+CREATE INDEX idx_routed_sessions_state ON routed_sessions (state);
+CREATE INDEX idx_routed_sessions_model_state ON routed_sessions (model_id, state);
+CREATE INDEX idx_routed_sessions_state_active ON routed_sessions (state, active_requests);
+CREATE INDEX idx_routed_sessions_expires ON routed_sessions (expires_at);
+CREATE INDEX idx_routed_sessions_last_used ON routed_sessions (last_used_at);
+CREATE INDEX ix_routed_sessions_bid_id ON routed_sessions (bid_id);
 `;
 
 /** Both generations, as a database mid-migration holds them: every check has something to read. */
@@ -121,19 +137,23 @@ FROM api_keys k CROSS JOIN generate_series(10, 14) AS n
 WHERE k.id IN (1, 3);
 `;
 
-/** One idle and one busy OPEN session, and settled CLOSED, EXPIRED and FAILED ones. */
+/**
+ * One idle and one busy OPEN session, and settled CLOSED, EXPIRED and FAILED ones; each model under one id,
+ * each bid under one provider (two sessions share bid 1 and its provider, as a pool does).
+ */
 export const ROUTED_SESSIONS_SEED_SQL = `INSERT INTO routed_sessions (id, model_name, model_id, state, active_requests, created_at, updated_at,
-                             last_used_at, expires_at, endpoint, error_reason, provider_address)
+                             last_used_at, expires_at, endpoint, error_reason, bid_id, provider_address)
 SELECT ${hex("'routed-' || r.n")}, r.model_name, ${hex("'model-' || r.model_name")}, r.state, r.active_requests,
        ${NOW} - r.age, ${NOW} - r.age / 2, ${NOW} - r.age / 2, ${NOW} - r.age + interval '1 hour',
-       'https://provider-' || r.n || '.example/v1', r.error_reason, '0x' || repeat(to_hex(r.n), 40)
+       'https://provider-' || r.bid || '.example/v1', r.error_reason, ${hex("'bid-' || r.bid")},
+       '0x' || repeat(to_hex(r.bid), 40)
 FROM (VALUES
-  (1, 'llama-3.3-70b', 'OPEN', 0, interval '10 minutes', NULL),
-  (2, 'llama-3.3-70b', 'OPEN', 1, interval '20 minutes', NULL),
-  (3, 'qwen-2.5-72b', 'CLOSED', 0, interval '3 hours', NULL),
-  (4, 'qwen-2.5-72b', 'EXPIRED', 0, interval '5 hours', NULL),
-  (5, 'mistral-large', 'FAILED', 0, interval '2 hours', 'provider did not answer')
-) AS r (n, model_name, state, active_requests, age, error_reason);
+  (1, 'llama-3.3-70b', 'OPEN', 0, interval '10 minutes', NULL, 1),
+  (2, 'llama-3.3-70b', 'OPEN', 1, interval '20 minutes', NULL, 1),
+  (3, 'qwen-2.5-72b', 'CLOSED', 0, interval '3 hours', NULL, 3),
+  (4, 'qwen-2.5-72b', 'EXPIRED', 0, interval '5 hours', NULL, 4),
+  (5, 'mistral-large', 'FAILED', 0, interval '2 hours', 'provider did not answer', 5)
+) AS r (n, model_name, state, active_requests, age, error_reason, bid);
 `;
 
 export const GATEWAY_SEED_SQL = `${HEADER}-- Clean data shaped like the seed report's DEV database (2 active sessions, 20 created in 24 hours).
@@ -174,6 +194,11 @@ export interface Violation {
   description: string;
   /** Which generation's tables it needs. */
   generation: SchemaGeneration;
+  /**
+   * What the audit must call it: `violation` (an isolation breach is possible: exit 1) or `warning` (normal
+   * operation or hygiene: exit 0), as every flagged check's status.
+   */
+  severity: Severity;
   /** Applies it to a clean gateway; returns, per check that must flag it, the ids that check must name. */
   inject(client: ClientBase): Promise<Record<string, string[]>>;
 }
@@ -195,6 +220,7 @@ export const VIOLATIONS = {
   shared_session_id: {
     description: 'sessions.id is not unique and one active session id is recorded under two API keys',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       await client.query('ALTER TABLE sessions DROP CONSTRAINT sessions_pkey');
       // Key 2 gives up its own active slot, so the partial unique index stays satisfied.
@@ -211,6 +237,7 @@ export const VIOLATIONS = {
   second_active_session: {
     description: 'the partial unique index is gone and API key 1 holds two active sessions',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
       await client.query(
@@ -224,6 +251,7 @@ export const VIOLATIONS = {
   index_missing: {
     description: `the partial unique index ${ACTIVE_KEY_INDEX_NAME} does not exist`,
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       await client.query(`DROP INDEX ${ACTIVE_KEY_INDEX_NAME}`);
       return { active_key_index: INDEX_ID };
@@ -232,6 +260,7 @@ export const VIOLATIONS = {
   index_invalid: {
     description: 'the index was left invalid by a failed CREATE UNIQUE INDEX CONCURRENTLY',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       // The real-world path: a concurrent build meets duplicates, fails and leaves an INVALID index behind;
       // the duplicates are cleaned up later, the index is never rebuilt.
@@ -257,6 +286,7 @@ export const VIOLATIONS = {
   index_not_unique: {
     description: 'the index exists but is not unique',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       await recreateIndex(
         client,
@@ -268,6 +298,7 @@ export const VIOLATIONS = {
   index_wrong_predicate: {
     description: 'the index only covers manual sessions',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       await recreateIndex(
         client,
@@ -280,6 +311,7 @@ export const VIOLATIONS = {
   owner_mismatch: {
     description: "a session of Bob's is recorded under Alice's API key",
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       const mismatched = await ids(
         client,
@@ -294,6 +326,7 @@ export const VIOLATIONS = {
   active_null_key: {
     description: 'an active session has no API key (NULLs slip past the partial unique index)',
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       const orphan = await ids(
         client,
@@ -306,8 +339,9 @@ export const VIOLATIONS = {
     },
   },
   active_revoked_key: {
-    description: 'API key 2 was revoked but its session is still active',
+    description: 'API key 2 was deactivated and its session row is still active (the gateway leaves it so)',
     generation: 'api_key_sessions',
+    severity: 'warning',
     async inject(client) {
       await client.query('UPDATE api_keys SET is_active = false WHERE id = 2');
       return { active_without_key: await ids(client, `SELECT id FROM sessions WHERE ${ACTIVE_OF_KEY(2)}`) };
@@ -316,6 +350,7 @@ export const VIOLATIONS = {
   stale_active: {
     description: "API key 2's active session expired an hour ago",
     generation: 'api_key_sessions',
+    severity: 'violation',
     async inject(client) {
       const stale = await ids(
         client,
@@ -328,6 +363,7 @@ export const VIOLATIONS = {
   session_churn: {
     description: 'API key 1 opened 8 sessions within 6 minutes half an hour ago (rapid model switching)',
     generation: 'api_key_sessions',
+    severity: 'warning',
     async inject(client) {
       await client.query(
         `INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
@@ -343,27 +379,30 @@ export const VIOLATIONS = {
   routed_negative: {
     description: 'an OPEN routed session has active_requests = -1 (a release without a claim)',
     generation: 'routed_pool',
+    severity: 'violation',
     async inject(client) {
       const sql = `UPDATE routed_sessions SET active_requests = -1 WHERE state = 'OPEN' AND active_requests = 0
                    RETURNING id`;
-      return { routed_pool: await ids(client, sql) };
+      return { routed_negative_requests: await ids(client, sql) };
     },
   },
   routed_shared: {
     description: 'an OPEN routed session serves two requests at once',
     generation: 'routed_pool',
+    severity: 'violation',
     async inject(client) {
       const sql = `UPDATE routed_sessions SET active_requests = 2 WHERE state = 'OPEN' AND active_requests = 1
                    RETURNING id`;
-      return { routed_pool: await ids(client, sql) };
+      return { routed_concurrent_requests: await ids(client, sql) };
     },
   },
   routed_open_expired: {
     description: 'an OPEN routed session is past its expires_at',
     generation: 'routed_pool',
+    severity: 'violation',
     async inject(client) {
       return {
-        routed_pool: await ids(
+        routed_open_expired: await ids(
           client,
           `UPDATE routed_sessions SET expires_at = ${NOW} - interval '5 minutes'
            WHERE state = 'OPEN' AND active_requests = 0 RETURNING id`,
@@ -372,11 +411,119 @@ export const VIOLATIONS = {
     },
   },
   routed_closed_busy: {
-    description: 'a CLOSED routed session still counts an active request',
+    description: 'a CLOSED routed session still counts a request 90 minutes after it closed',
     generation: 'routed_pool',
+    severity: 'violation',
     async inject(client) {
       const sql = `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'CLOSED' RETURNING id`;
-      return { routed_pool: await ids(client, sql) };
+      return { routed_terminal_busy: await ids(client, sql) };
+    },
+  },
+  routed_expired_busy: {
+    description: 'an EXPIRED routed session still counts a request hours after it expired',
+    generation: 'routed_pool',
+    severity: 'violation',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'EXPIRED' RETURNING id`;
+      return { routed_terminal_busy: await ids(client, sql) };
+    },
+  },
+  routed_failed_busy: {
+    description: 'a FAILED routed session still holds a request slot an hour after it failed',
+    generation: 'routed_pool',
+    severity: 'violation',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET active_requests = 1 WHERE state = 'FAILED' RETURNING id`;
+      return { routed_terminal_busy: await ids(client, sql) };
+    },
+  },
+  routed_model_two_names: {
+    description: 'one model_id is served under two model_names by live sessions',
+    generation: 'routed_pool',
+    severity: 'violation',
+    async inject(client) {
+      await client.query(`INSERT INTO routed_sessions (id, model_name, model_id, state, active_requests, created_at,
+                            updated_at, expires_at, bid_id, provider_address)
+        SELECT '0x' || repeat('7', 64), 'llama-3.3-70b-instruct', model_id, 'OPEN', 0, ${NOW}, ${NOW},
+               ${NOW} + interval '1 hour', bid_id, provider_address
+        FROM routed_sessions WHERE state = 'OPEN' AND active_requests = 0`);
+      const sql = `SELECT DISTINCT 'model_id ' || model_id AS id FROM routed_sessions WHERE id = '0x' || repeat('7', 64)`;
+      return { routed_model_identity: await ids(client, sql) };
+    },
+  },
+  routed_name_two_models: {
+    description: 'one model_name is claimed over two model_ids by live sessions (a request gets either model)',
+    generation: 'routed_pool',
+    severity: 'violation',
+    async inject(client) {
+      await client.query(`INSERT INTO routed_sessions (id, model_name, model_id, state, active_requests, created_at,
+                            updated_at, expires_at, bid_id, provider_address)
+        VALUES ('0x' || repeat('8', 64), 'llama-3.3-70b', '0x' || repeat('9', 64), 'OPEN', 0, ${NOW}, ${NOW},
+                ${NOW} + interval '1 hour', '0x' || repeat('9', 64), '0x' || repeat('9', 40))`);
+      return { routed_model_identity: ['model_name llama-3.3-70b'] };
+    },
+  },
+  routed_bid_two_providers: {
+    description: 'a live session on a bid records another provider than the bid’s other sessions',
+    generation: 'routed_pool',
+    severity: 'violation',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET provider_address = '0x' || repeat('e', 40)
+                   WHERE state = 'OPEN' AND active_requests = 1 RETURNING 'bid ' || bid_id AS id`;
+      return { routed_provider_identity: await ids(client, sql) };
+    },
+  },
+  // --- Normal operation of the gateway: reported as warnings, exit 0 ---
+  stale_within_reaper: {
+    description: "API key 2's active session expired 5 minutes ago, inside the 15-minute reaper interval",
+    generation: 'api_key_sessions',
+    severity: 'warning',
+    async inject(client) {
+      const stale = await ids(
+        client,
+        `UPDATE sessions SET expires_at = ${NOW} - interval '5 minutes' WHERE ${ACTIVE_OF_KEY(2)} RETURNING id`,
+      );
+      return { stale_active: stale };
+    },
+  },
+  routed_failed_holding_slot: {
+    description: 'a session just marked FAILED while the failing request still holds its slot',
+    generation: 'routed_pool',
+    severity: 'warning',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET active_requests = 1, updated_at = ${NOW} - interval '5 seconds'
+                   WHERE state = 'FAILED' RETURNING id`;
+      return { routed_terminal_busy: await ids(client, sql) };
+    },
+  },
+  routed_expired_holding_slot: {
+    description: 'a session just marked EXPIRED while its last request finishes (the same rule as FAILED)',
+    generation: 'routed_pool',
+    severity: 'warning',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET active_requests = 1, updated_at = ${NOW} - interval '5 seconds'
+                   WHERE state = 'EXPIRED' RETURNING id`;
+      return { routed_terminal_busy: await ids(client, sql) };
+    },
+  },
+  routed_open_just_expired: {
+    description: 'an OPEN routed session expired 10 seconds ago, inside the 30-second reaper interval',
+    generation: 'routed_pool',
+    severity: 'warning',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET expires_at = ${NOW} - interval '10 seconds'
+                   WHERE state = 'OPEN' AND active_requests = 0 RETURNING id`;
+      return { routed_open_expired: await ids(client, sql) };
+    },
+  },
+  routed_model_renamed_history: {
+    description: 'a settled session recorded a model under an older name (history, no live session affected)',
+    generation: 'routed_pool',
+    severity: 'warning',
+    async inject(client) {
+      const sql = `UPDATE routed_sessions SET model_name = 'qwen2.5-72b-instruct' WHERE state = 'CLOSED'
+                   RETURNING 'model_id ' || model_id AS id`;
+      return { routed_model_identity: await ids(client, sql) };
     },
   },
 } satisfies Record<string, Violation>;

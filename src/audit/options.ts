@@ -15,6 +15,14 @@ export const MAX_SAMPLE_LIMIT = 1_000;
 export const DEFAULT_CHURN_SESSIONS = 5;
 /** … within this many minutes (a model-switch storm, where the gateway's close-and-reopen race lives). */
 export const DEFAULT_CHURN_MINUTES = 10;
+/** The 2025 gateway's reaper marks expired `sessions` inactive every 15 minutes (../shared/CONTEXT.md). */
+export const DEFAULT_SESSIONS_GRACE = '15m';
+export const DEFAULT_SESSIONS_GRACE_SECONDS = 15 * 60;
+/** The newer gateway's reaper settles `routed_sessions` every 30 s. */
+export const DEFAULT_ROUTED_GRACE = '30s';
+export const DEFAULT_ROUTED_GRACE_SECONDS = 30;
+/** The role `--print-grants` writes its GRANTs for. */
+export const DEFAULT_GRANT_ROLE = 'crosstalk_audit';
 
 export const AUDIT_FORMATS = ['text', 'json', 'markdown'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -30,6 +38,11 @@ export const AUDIT_ENV = {
   sampleLimit: 'CROSSTALK_AUDIT_SAMPLE_LIMIT',
   churnSessions: 'CROSSTALK_AUDIT_CHURN_SESSIONS',
   churnMinutes: 'CROSSTALK_AUDIT_CHURN_MINUTES',
+  sessionsGrace: 'CROSSTALK_AUDIT_SESSIONS_GRACE',
+  routedGrace: 'CROSSTALK_AUDIT_ROUTED_GRACE',
+  strict: 'CROSSTALK_AUDIT_STRICT',
+  metricsFile: 'CROSSTALK_AUDIT_METRICS_FILE',
+  grantRole: 'CROSSTALK_AUDIT_GRANT_ROLE',
 } as const;
 
 /** What commander hands the action (every value a string, `db` repeatable). */
@@ -43,6 +56,12 @@ export interface AuditFlags {
   sampleLimit?: string;
   churnSessions?: string;
   churnMinutes?: string;
+  sessionsGrace?: string;
+  routedGrace?: string;
+  strict?: boolean;
+  metricsFile?: string;
+  printGrants?: boolean;
+  grantRole?: string;
 }
 
 export interface DatabaseTarget {
@@ -62,6 +81,10 @@ export interface AuditSettings {
   sampleLimit: number;
   churnSessions: number;
   churnMinutes: number;
+  sessionsGraceSeconds: number;
+  routedGraceSeconds: number;
+  /** Warnings exit 1 instead of 0. */
+  strict: boolean;
 }
 
 export interface AuditConfig extends AuditSettings {
@@ -69,6 +92,12 @@ export interface AuditConfig extends AuditSettings {
   format: AuditFormat;
   /** Write the report here instead of stdout. */
   out: string | undefined;
+  /** Write Prometheus textfile metrics here (node_exporter textfile collector), atomically. */
+  metricsFile: string | undefined;
+  /** Print the GRANT statements for the detected schema instead of auditing. */
+  printGrants: boolean;
+  /** The role those GRANTs name. */
+  grantRole: string;
 }
 
 export const DEFAULT_AUDIT_SETTINGS: AuditSettings = {
@@ -79,6 +108,9 @@ export const DEFAULT_AUDIT_SETTINGS: AuditSettings = {
   sampleLimit: DEFAULT_SAMPLE_LIMIT,
   churnSessions: DEFAULT_CHURN_SESSIONS,
   churnMinutes: DEFAULT_CHURN_MINUTES,
+  sessionsGraceSeconds: DEFAULT_SESSIONS_GRACE_SECONDS,
+  routedGraceSeconds: DEFAULT_ROUTED_GRACE_SECONDS,
+  strict: false,
 };
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
@@ -159,6 +191,36 @@ function durationOption(
   return { text: chosen.value.trim(), ms };
 }
 
+/** A grace in whole seconds (the SQL takes seconds); `0s` is allowed: no grace at all. */
+function graceOption(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv,
+  envName: string,
+  flagName: string,
+  fallback: string,
+): number {
+  const chosen = pick(flag, env, envName, flagName) ?? { value: fallback, source: flagName };
+  const text = chosen.value.trim();
+  const ms = /^0+(?:ms|s|m|h|d)$/.test(text) ? 0 : parseDuration(text);
+  if (ms === undefined || ms % 1000 !== 0) {
+    throw new ConfigError(
+      `${chosen.source} must be a duration in whole seconds such as 0s, 30s, 15m or 1h (got ${JSON.stringify(chosen.value)})`,
+    );
+  }
+  return ms / 1000;
+}
+
+function boolOption(flag: boolean | undefined, env: NodeJS.ProcessEnv, envName: string): boolean {
+  if (flag === true) return true;
+  const raw = env[envName]?.trim();
+  if (raw === undefined || raw === '') return false;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(`${envName} must be true or false (got ${JSON.stringify(raw)})`);
+}
+
+const ROLE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+
 function integerOption(
   flag: string | undefined,
   env: NodeJS.ProcessEnv,
@@ -204,10 +266,37 @@ export function resolveAuditConfig(flags: AuditFlags, env: NodeJS.ProcessEnv = p
     DEFAULT_CONNECT_TIMEOUT,
   );
 
+  const metricsFile = pick(flags.metricsFile, env, AUDIT_ENV.metricsFile, '--metrics-file');
+  if (metricsFile !== undefined && metricsFile.value.trim() === '') {
+    throw new ConfigError('--metrics-file must be a file path');
+  }
+  const grantRole = pick(flags.grantRole, env, AUDIT_ENV.grantRole, '--grant-role') ?? {
+    value: DEFAULT_GRANT_ROLE,
+    source: '--grant-role',
+  };
+  // Printed into SQL: only a plain lower-case identifier, so it never needs quoting (or escaping).
+  if (!ROLE_NAME.test(grantRole.value)) {
+    throw new ConfigError(
+      `${grantRole.source} must be a role name of lower-case letters, digits and _ (got ${JSON.stringify(grantRole.value)})`,
+    );
+  }
+
   return {
     databases,
     format: format.value as AuditFormat,
     out: out?.value,
+    metricsFile: metricsFile?.value,
+    printGrants: flags.printGrants === true,
+    grantRole: grantRole.value,
+    sessionsGraceSeconds: graceOption(
+      flags.sessionsGrace,
+      env,
+      AUDIT_ENV.sessionsGrace,
+      '--sessions-grace',
+      DEFAULT_SESSIONS_GRACE,
+    ),
+    routedGraceSeconds: graceOption(flags.routedGrace, env, AUDIT_ENV.routedGrace, '--routed-grace', DEFAULT_ROUTED_GRACE),
+    strict: boolOption(flags.strict, env, AUDIT_ENV.strict),
     since: since.text,
     sinceMs: since.ms,
     statementTimeoutMs: statementTimeout.ms,

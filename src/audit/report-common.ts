@@ -1,27 +1,52 @@
-import type { AuditReport, CheckResult, CheckStatus, DatabaseOutcome, DatabaseReport, SchemaReport } from './model.js';
-import { plural } from './checks.js';
+import { plural } from './check-kit.js';
+import type { AuditReport, CheckResult, CheckStatus, DatabaseOutcome, DatabaseReport, SchemaReport } from './result.js';
+import { checkRan } from './run-check.js';
 
 /** Wording shared by the text and Markdown reports, so both say the same thing the same way. */
 
 export const VERDICT: Record<DatabaseOutcome, string> = {
   clean: '✅ NO ISOLATION VIOLATION FOUND',
+  warning: '⚠️ NO ISOLATION VIOLATION FOUND, WARNINGS ONLY',
   violation: '❌ ISOLATION VIOLATION FOUND',
-  error: '⚠️ AUDIT INCOMPLETE',
+  unverified: '❔ UNVERIFIED: NOT EVERY CHECK COULD RUN',
+  error: '❗ AUDIT COULD NOT RUN',
 };
 
 export const STATUS_ICON: Record<CheckStatus, string> = {
   pass: '✅',
   violation: '❌',
+  warning: '⚠️',
   info: 'ℹ️',
-  skipped: '➖',
-  error: '⚠️',
+  skipped: '❔',
+  error: '❗',
+  not_applicable: '➖',
 };
 
-export const EXIT_MEANING: Record<0 | 1 | 2, string> = {
-  0: 'all databases clean',
-  1: 'an isolation violation was found',
-  2: 'a database could not be (fully) audited',
-};
+/** What the run's exit code means, from its outcome (warnings exit 0, or 1 with --strict). */
+export function exitMeaning(report: AuditReport): string {
+  switch (report.outcome) {
+    case 'clean':
+      return 'all databases clean';
+    case 'warning':
+      return report.settings.strict ? 'warnings found, --strict' : 'no violation, warnings only';
+    case 'violation':
+      return 'an isolation violation was found';
+    case 'error':
+      return 'the audit could not run on a database';
+    case 'unverified':
+      return 'unverified: a check that applies could not run';
+  }
+}
+
+/** `Exit code: 0 (all databases clean)`. */
+export function exitLine(report: AuditReport): string {
+  return `Exit code: ${report.exitCode} (${exitMeaning(report)})`;
+}
+
+/** True for checks that did not produce a result: `-` in the ROWS column, the reason as the result. */
+export function notRun(check: CheckResult): boolean {
+  return !checkRan(check.status);
+}
 
 /** `DEV`: the seed report names databases in capitals. */
 export function displayName(database: DatabaseReport): string {
@@ -35,34 +60,38 @@ export function joinNames(names: string[]): string {
 }
 
 export function statusLabel(check: CheckResult): string {
-  return check.vacuous ? `${check.status} (vacuous)` : check.status;
+  const status = check.status.replace('_', ' ');
+  return check.vacuous ? `${status} (vacuous)` : status;
 }
 
-/** `6 pass, 2 info, 2 skipped`. */
+/** `6 pass, 2 info, 2 not applicable`. */
 export function tally(checks: CheckResult[]): string {
-  const order: CheckStatus[] = ['violation', 'error', 'pass', 'info', 'skipped'];
+  const order: CheckStatus[] = ['violation', 'warning', 'error', 'skipped', 'pass', 'info', 'not_applicable'];
   return order
     .map((status) => [status, checks.filter((c) => c.status === status).length] as const)
     .filter(([, n]) => n > 0)
-    .map(([status, n]) => `${n} ${status}`)
+    .map(([status, n]) => `${n} ${status.replace('_', ' ')}`)
     .join(', ');
 }
 
 /** The one-line verdict for a database in the executive summary. */
 export function databaseLine(database: DatabaseReport): string {
-  const violations = database.checks.filter((c) => c.status === 'violation');
+  const rows = (c: CheckResult, severity: 'violation' | 'warning'): string =>
+    `${c.id} (${plural(c.findings[severity], 'row')})`;
+  const violations = database.checks.filter((c) => c.findings.violation > 0);
+  const warnings = database.checks.filter((c) => c.findings.warning > 0);
   const parts: string[] = [];
-  if (violations.length > 0) {
-    parts.push(`❌ violation: ${violations.map((c) => `${c.id} (${plural(c.rowsFound, 'row')})`).join(', ')}`);
-  } else if (database.outcome === 'clean') {
-    parts.push(`✅ clean (${tally(database.checks)})`);
+  if (violations.length > 0) parts.push(`❌ violation: ${violations.map((c) => rows(c, 'violation')).join(', ')}`);
+  if (database.outcome === 'clean') parts.push(`✅ clean (${tally(database.checks)})`);
+  if (database.error !== undefined) {
+    parts.push(`${database.outcome === 'error' ? STATUS_ICON.error : STATUS_ICON.skipped} ${database.error}`);
   }
-  if (database.error !== undefined) parts.push(`⚠️ ${database.error}`);
+  if (warnings.length > 0) parts.push(`⚠️ warning: ${warnings.map((c) => rows(c, 'warning')).join(', ')}`);
   return parts.join('; ');
 }
 
 const GENERATION_WORDS = {
-  api_key_sessions: 'sessions with api_key_id (one active session per API key)',
+  api_key_sessions: 'sessions (2025: one active session per API key)',
   routed_pool: 'routed_sessions (model-keyed pool)',
 } as const;
 

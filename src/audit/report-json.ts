@@ -1,4 +1,4 @@
-import type { AuditReport } from './model.js';
+import type { AuditReport } from './result.js';
 
 /** Identifies the JSON shape for whoever parses it (bump on a breaking change). */
 export const JSON_REPORT_FORMAT = 'crosstalk-audit-report/v1';

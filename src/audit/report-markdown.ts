@@ -1,13 +1,14 @@
-import type { AuditReport, CheckResult, DatabaseReport } from './model.js';
+import type { AuditReport, CheckResult, DatabaseReport } from './result.js';
 import {
-  EXIT_MEANING,
   STATUS_ICON,
   VERDICT,
   checkHeading,
   checksRun,
   databaseLine,
   displayName,
+  exitLine,
   joinNames,
+  notRun,
   paramsLine,
   schemaLine,
   statusLabel,
@@ -35,23 +36,26 @@ function checksTable(checks: CheckResult[]): string[] {
     '| Check | Status | Rows | Result |',
     '|---|---|---:|---|',
     ...checks.map((c) => {
-      const notRun = c.status === 'skipped' || c.status === 'error';
-      const rows = notRun ? '–' : String(c.rowsFound);
-      const result = cell(notRun ? (c.reason ?? '') : c.summary);
+      const rows = notRun(c) ? '–' : String(c.rowsFound);
+      const result = cell(notRun(c) ? (c.reason ?? '') : c.summary);
       return `| ${code(c.id)} ${cell(c.title)} | ${STATUS_ICON[c.status]} ${statusLabel(c)} | ${rows} | ${result} |`;
     }),
   ];
 }
 
 function offending(check: CheckResult): string[] {
-  if (check.sample.length === 0 || check.status !== 'violation') return [];
+  if (check.sample.length === 0 || (check.status !== 'violation' && check.status !== 'warning')) return [];
   const shown =
     check.sample.length < check.rowsFound ? ` (first ${check.sample.length} of ${check.rowsFound})` : '';
   return [
     '',
-    `#### ${STATUS_ICON.violation} ${code(check.id)}: ${check.summary}${shown}`,
+    `#### ${STATUS_ICON[check.status]} ${code(check.id)}: ${check.summary}${shown}`,
     '',
-    ...check.sample.map((s) => `- ${code(s.id)}${s.detail ? ` — ${s.detail}` : ''}`),
+    ...check.sample.map(
+      (s) =>
+        `- ${code(s.id)}${s.detail ? ` — ${s.detail}` : ''}` +
+        (check.status === 'violation' && s.severity === 'warning' ? ' (warning)' : ''),
+    ),
   ];
 }
 
@@ -120,7 +124,7 @@ export function renderMarkdownReport(report: AuditReport): string {
     `| Databases checked | ${cell(joinNames(names))} |`,
     `| Window | last ${report.window.description} |`,
     `| Tool | ${report.tool} ${report.version} |`,
-    `| Exit code | ${report.exitCode} (${EXIT_MEANING[report.exitCode]}) |`,
+    `| Exit code | ${exitLine(report).replace(/^Exit code: /, '')} |`,
     '',
     '## Executive summary',
     '',

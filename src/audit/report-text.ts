@@ -1,13 +1,14 @@
-import type { AuditReport, CheckResult, DatabaseReport } from './model.js';
+import type { AuditReport, CheckResult, DatabaseReport } from './result.js';
 import {
-  EXIT_MEANING,
   STATUS_ICON,
   VERDICT,
   checkHeading,
   checksRun,
   databaseLine,
   displayName,
+  exitLine,
   joinNames,
+  notRun,
   paramsLine,
   schemaLine,
   statusLabel,
@@ -30,16 +31,20 @@ function figure(label: string, value: number | undefined): string {
 function sampleLines(check: CheckResult): string[] {
   if (check.sample.length === 0) return [];
   const shown =
-    check.sample.length < check.rowsFound && check.status === 'violation'
+    check.sample.length < check.rowsFound && (check.status === 'violation' || check.status === 'warning')
       ? `   offending ids (first ${check.sample.length} of ${check.rowsFound}):`
       : '   offending ids:';
-  return [shown, ...check.sample.map((s) => `   - ${s.id}${s.detail ? `: ${s.detail}` : ''}`)];
+  // In a check that found violations, its warning rows say so (violations are listed first).
+  const mark = (s: CheckResult['sample'][number]): string =>
+    check.status === 'violation' && s.severity === 'warning' ? ' (warning)' : '';
+  return [shown, ...check.sample.map((s) => `   - ${s.id}${s.detail ? `: ${s.detail}` : ''}${mark(s)}`)];
 }
 
-/** Lines for a check that did not run (skipped, error), in the seed's style. */
+/** Lines for a check that did not run (could not, failed, does not apply), in the seed's style. */
 function notRunLines(check: CheckResult): string[] | undefined {
-  if (check.status === 'skipped') return [`${STATUS_ICON.skipped} SKIPPED: ${check.reason ?? ''}`];
+  if (check.status === 'skipped') return [`${STATUS_ICON.skipped} NOT RUN: ${check.reason ?? ''}`];
   if (check.status === 'error') return [`${STATUS_ICON.error} ERROR: ${check.reason ?? ''}`];
+  if (check.status === 'not_applicable') return [`${STATUS_ICON.not_applicable} NOT APPLICABLE: ${check.reason ?? ''}`];
   return undefined;
 }
 
@@ -110,8 +115,8 @@ function checksTable(checks: CheckResult[]): string[] {
     ...checks.map((c) => [
       c.seedCheck === undefined ? c.id : `${c.seedCheck} ${c.id}`,
       statusLabel(c),
-      c.status === 'skipped' || c.status === 'error' ? '-' : String(c.rowsFound),
-      c.status === 'skipped' || c.status === 'error' ? (c.reason ?? '') : c.summary,
+      notRun(c) ? '-' : String(c.rowsFound),
+      notRun(c) ? (c.reason ?? '') : c.summary,
     ]),
   ];
   return table(rows).map((line) => `  ${line}`);
@@ -168,7 +173,7 @@ export function renderTextReport(report: AuditReport): string {
     ...report.databases.map((d) => `  ${displayName(d).padEnd(width)}  ${databaseLine(d)}`),
   ];
   for (const database of report.databases) lines.push('', ...databaseSection(database, report));
-  const exit = `Exit code: ${report.exitCode} (${EXIT_MEANING[report.exitCode]})`;
+  const exit = exitLine(report);
   lines.push('', RULE, ...whatWeChecked(report), '', exit);
   return `${lines.join('\n')}\n`;
 }

@@ -10,16 +10,18 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '../telemetry/attributes.js';
 import { VERSION } from '../version.js';
-import { AUDIT_CHECKS, type AuditCheck, type CheckContext } from './checks.js';
+import type { AuditCheck, CheckContext } from './check-kit.js';
+import { AUDIT_CHECKS } from './checks.js';
 import { describeDuration } from './duration.js';
 import { maskUrl, redactUrl } from './mask-url.js';
 import {
-  EXIT_CODE,
+  exitCodeOf,
+  worstOutcome,
   type AuditReport,
   type CheckResult,
   type DatabaseOutcome,
   type DatabaseReport,
-} from './model.js';
+} from './result.js';
 import type { AuditSettings, DatabaseTarget } from './options.js';
 import { errorMessage, isSqlState } from './pg-errors.js';
 import { ConnectionLostError, runCheck } from './run-check.js';
@@ -87,23 +89,41 @@ function connectFailure(err: unknown): string {
   return `${isSqlState(code) ? 'refused the connection' : 'could not be reached'}: ${errorMessage(err)}`;
 }
 
-/** The database's one-line problem, from its checks, when the connection itself was fine. */
-function checkProblems(checks: CheckResult[]): string | undefined {
-  const failed = checks.filter((c) => c.status === 'error');
-  if (failed.length === 1) return `check ${failed[0]?.id} failed: ${failed[0]?.reason ?? ''}`;
-  if (failed.length > 1) {
-    return `${failed.length} checks failed: ${failed.map((c) => `${c.id} (${c.reason ?? ''})`).join('; ')}`;
-  }
-  if (!checks.some((c) => c.status === 'pass' || c.status === 'violation' || c.status === 'info')) {
-    const reasons = [...new Set(checks.map((c) => c.reason).filter((r) => r !== undefined))];
-    return `nothing could be checked: ${reasons.join('; ') || 'no checks'}`;
-  }
-  return undefined;
+/** `owner_mismatch (why); stale_active (why)`. */
+function listed(checks: CheckResult[]): string {
+  return checks.map((c) => `${c.id} (${c.reason ?? ''})`).join('; ');
 }
 
-function outcomeOf(checks: CheckResult[], error: string | undefined): DatabaseOutcome {
+/**
+ * Why the database is not verified, from its checks, when the connection itself was fine: every check that
+ * applies and did not run is named with its reason. `nothing` is true when no check applies at all (no
+ * gateway table): the audit could not run there. Tables present but unreadable leave it UNVERIFIED.
+ */
+function checkProblems(checks: CheckResult[]): { problem: string; nothing: boolean } | undefined {
+  const failed = checks.filter((c) => c.status === 'error');
+  const skipped = checks.filter((c) => c.status === 'skipped');
+  // No gateway table at all (every check belongs to a schema that is not there): the audit could not run.
+  if (checks.every((c) => c.status === 'not_applicable')) {
+    const reasons = [...new Set(checks.map((c) => c.reason).filter((r) => r !== undefined))];
+    return { problem: `nothing could be checked: ${reasons.join('; ') || 'no checks'}`, nothing: true };
+  }
+  const parts: string[] = [];
+  if (failed.length === 1) parts.push(`check ${failed[0]?.id} failed: ${failed[0]?.reason ?? ''}`);
+  if (failed.length > 1) parts.push(`${failed.length} checks failed: ${listed(failed)}`);
+  if (skipped.length === 1) parts.push(`check ${skipped[0]?.id} could not run: ${skipped[0]?.reason ?? ''}`);
+  if (skipped.length > 1) parts.push(`${skipped.length} checks could not run: ${listed(skipped)}`);
+  return parts.length === 0 ? undefined : { problem: parts.join('; '), nothing: false };
+}
+
+/**
+ * A violation wins (a confirmed finding is the headline); then the audit not running at all; then a check
+ * that applies and did not run (UNVERIFIED: never green on what could not be checked); then warnings.
+ */
+function outcomeOf(checks: CheckResult[], couldNotRun: boolean, unverified: boolean): DatabaseOutcome {
   if (checks.some((c) => c.status === 'violation')) return 'violation';
-  return error !== undefined ? 'error' : 'clean';
+  if (couldNotRun) return 'error';
+  if (unverified) return 'unverified';
+  return checks.some((c) => c.status === 'warning') ? 'warning' : 'clean';
 }
 
 /** Audits one database; never throws: every failure ends up in the returned report. */
@@ -158,6 +178,8 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
       sampleLimit: options.sampleLimit,
       churnSessions: options.churnSessions,
       churnMinutes: options.churnMinutes,
+      sessionsGraceSeconds: options.sessionsGraceSeconds,
+      routedGraceSeconds: options.routedGraceSeconds,
       schema,
     };
     const all = options.checks ?? AUDIT_CHECKS;
@@ -189,6 +211,7 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
             sql: notRun.sql,
             params: notRun.params(ctx),
             rowsFound: 0,
+            findings: { violation: 0, warning: 0 },
             sample: [],
             reason: notRun === check ? reason : `not run: ${reason}`,
             durationMs: 0,
@@ -209,17 +232,20 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
     await closeClient(client);
   }
 
-  error ??= checkProblems(checks);
-  const outcome = outcomeOf(checks, error);
+  // A connection or set-up failure is the audit not running; a check that could not run leaves it unverified.
+  const couldNotRun = error !== undefined;
+  const problems = couldNotRun ? undefined : checkProblems(checks);
+  error ??= problems?.problem;
+  const outcome = outcomeOf(checks, couldNotRun || problems?.nothing === true, problems !== undefined);
   span.setAttribute(CROSSTALK_AUDIT_STATUS, outcome);
-  if (outcome !== 'clean') span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? outcome });
+  if (outcome !== 'clean' && outcome !== 'warning') span.setStatus({ code: SpanStatusCode.ERROR, message: error ?? outcome });
   span.end();
 
   return {
     label: target.label,
     url: maskUrl(target.url),
     outcome,
-    exitCode: EXIT_CODE[outcome],
+    exitCode: exitCodeOf(outcome, options.strict),
     // Driver messages can quote what they were given; the password never leaves this function.
     ...(error === undefined ? {} : { error: redactUrl(error, target.url) }),
     ...(serverVersion === undefined ? {} : { serverVersion }),
@@ -234,11 +260,7 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditReport> {
   const startedAt = new Date();
   const started = performance.now();
   const databases = await Promise.all(options.databases.map((target) => auditDatabase(target, options)));
-  const outcome: DatabaseOutcome = databases.some((d) => d.outcome === 'violation')
-    ? 'violation'
-    : databases.some((d) => d.outcome === 'error')
-      ? 'error'
-      : 'clean';
+  const outcome = worstOutcome(databases.map((d) => d.outcome));
   return {
     tool: 'crosstalk audit',
     version: VERSION,
@@ -250,9 +272,12 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditReport> {
       sampleLimit: options.sampleLimit,
       churnSessions: options.churnSessions,
       churnMinutes: options.churnMinutes,
+      sessionsGraceSeconds: options.sessionsGraceSeconds,
+      routedGraceSeconds: options.routedGraceSeconds,
+      strict: options.strict,
     },
     outcome,
-    exitCode: EXIT_CODE[outcome],
+    exitCode: exitCodeOf(outcome, options.strict),
     databases,
   };
 }

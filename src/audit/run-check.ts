@@ -13,10 +13,10 @@ import {
   CROSSTALK_AUDIT_VACUOUS,
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '../telemetry/attributes.js';
-import type { AuditCheck, CheckContext } from './checks.js';
-import type { CheckResult, CheckStatus } from './model.js';
+import type { AuditCheck, CheckContext } from './check-kit.js';
+import type { CheckResult, CheckStatus, SeverityCounts } from './result.js';
 import { classifyFailure, errorMessage, errorType } from './pg-errors.js';
-import { unmetRequirement } from './schema-detect.js';
+import { generationUnmet, unmetRequirement } from './schema-detect.js';
 
 /** Each check runs in its own savepoint so a timeout or refusal in one leaves the transaction usable. */
 const SAVEPOINT = 'crosstalk_audit_check';
@@ -49,8 +49,24 @@ function baseResult(check: AuditCheck, ctx: CheckContext): Omit<CheckResult, 'st
     sql: check.sql,
     params: check.params(ctx),
     rowsFound: 0,
+    findings: { violation: 0, warning: 0 },
     sample: [],
   };
+}
+
+/** Rows by severity when a check did not say: all of them under its status, if that is a severity. */
+function findingsOf(status: CheckStatus, rowsFound: number, given: SeverityCounts | undefined): SeverityCounts {
+  if (given !== undefined) return given;
+  if (status === 'violation') return { violation: rowsFound, warning: 0 };
+  if (status === 'warning') return { violation: 0, warning: rowsFound };
+  return { violation: 0, warning: 0 };
+}
+
+const RAN: ReadonlySet<CheckStatus> = new Set(['pass', 'violation', 'warning', 'info']);
+
+/** True when the check ran to a result (whatever it found). */
+export function checkRan(status: CheckStatus): boolean {
+  return RAN.has(status);
 }
 
 /** The reason a failed check gets in the report; never quotes a connection string (none reaches here). */
@@ -78,7 +94,7 @@ function failureReason(err: unknown, statementTimeoutMs: number): { status: Chec
 
 function endSpan(span: Span, result: CheckResult): void {
   span.setAttribute(CROSSTALK_AUDIT_STATUS, result.status);
-  if (result.status === 'pass' || result.status === 'violation' || result.status === 'info') {
+  if (checkRan(result.status)) {
     span.setAttribute(CROSSTALK_AUDIT_ROWS_FOUND, result.rowsFound);
   }
   if (result.vacuous) span.setAttribute(CROSSTALK_AUDIT_VACUOUS, true);
@@ -90,7 +106,8 @@ function endSpan(span: Span, result: CheckResult): void {
 }
 
 /**
- * Runs one check: skipped when its tables, columns or privileges are missing; otherwise inside a savepoint
+ * Runs one check: not applicable when it belongs to a schema generation this database does not hold;
+ * skipped when its tables, columns or privileges are missing; otherwise inside a savepoint
  * of the audit's read-only transaction, recorded as an `audit {check}` span. Throws ConnectionLostError
  * (after recording the span) when the connection is gone; every other failure becomes the check's result.
  */
@@ -118,13 +135,13 @@ export async function runCheck(
   const base = baseResult(check, ctx);
   const elapsed = (): number => Math.round(performance.now() - started);
 
-  const unmet = unmetRequirement(check.requires, ctx.schema);
+  const unmet = generationUnmet(check.generation, ctx.schema) ?? unmetRequirement(check.requires, ctx.schema);
   if (unmet !== undefined) {
     const result: CheckResult = {
       ...base,
-      status: 'skipped',
-      summary: `skipped: ${unmet}`,
-      reason: unmet,
+      status: unmet.status,
+      summary: `${unmet.status === 'skipped' ? 'skipped' : 'not applicable'}: ${unmet.reason}`,
+      reason: unmet.reason,
       durationMs: 0,
     };
     endSpan(span, result);
@@ -141,6 +158,7 @@ export async function runCheck(
       summary: finding.summary,
       notes: finding.notes ?? [],
       rowsFound: finding.rowsFound,
+      findings: findingsOf(finding.status, finding.rowsFound, finding.findings),
       sample: finding.sample ?? [],
       ...(finding.figures ? { figures: finding.figures } : {}),
       ...(finding.vacuous ? { vacuous: true } : {}),

@@ -1,5 +1,11 @@
 import type { ClientBase } from 'pg';
-import type { SchemaGeneration, SchemaReport, TableReport } from './model.js';
+import type { SchemaGeneration, SchemaReport, TableReport } from './result.js';
+
+/** The table each schema generation is recognised by. */
+export const GENERATION_TABLE: Record<SchemaGeneration, GatewayTable> = {
+  api_key_sessions: 'sessions',
+  routed_pool: 'routed_sessions',
+};
 
 /** The gateway tables the checks read (../shared/CONTEXT.md, "Database"). */
 export const GATEWAY_TABLES = ['users', 'api_keys', 'sessions', 'routed_sessions'] as const;
@@ -72,9 +78,11 @@ export async function detectSchema(client: ClientBase): Promise<DetectedSchema> 
     sessionsId = id?.primary_key ? 'primary_key' : id?.unique_index ? 'unique_index' : 'not_unique';
   }
 
-  const generations: SchemaGeneration[] = [];
-  if (tables.get('sessions')?.columns.includes('api_key_id')) generations.push('api_key_sessions');
-  if (tables.has('routed_sessions')) generations.push('routed_pool');
+  // A generation is present when its table is: a `sessions` table missing a column the checks need is then
+  // audited (and UNVERIFIED, naming the column), never quietly taken for another schema.
+  const generations = (Object.keys(GENERATION_TABLE) as SchemaGeneration[]).filter((g) =>
+    tables.has(GENERATION_TABLE[g]),
+  );
   return { user, tables, sessionsId, generations };
 }
 
@@ -99,29 +107,60 @@ export interface TableRequirement {
   columns: string[];
   /** False for catalog-only checks (the index check reads pg_index, not the table). */
   select?: boolean;
+  /**
+   * Columns a later gateway migration added: where they are absent the check does not apply to this
+   * version of the schema (`not_applicable`) instead of being unable to run.
+   */
+  optional?: boolean;
+}
+
+/** Why a check does not run: it does not apply to this schema, or it applies and cannot run (UNVERIFIED). */
+export interface UnmetRequirement {
+  status: 'not_applicable' | 'skipped';
+  reason: string;
+}
+
+const OTHER_GENERATION: Record<SchemaGeneration, string> = {
+  api_key_sessions: 'table sessions not found (this database has the newer routed_sessions pool)',
+  routed_pool: 'table routed_sessions not found (this database has the 2025 sessions table)',
+};
+
+/** Whether a check of `generation` applies here; the not-applicable reason otherwise. */
+export function generationUnmet(
+  generation: SchemaGeneration | undefined,
+  schema: DetectedSchema,
+): UnmetRequirement | undefined {
+  if (generation === undefined || schema.generations.includes(generation)) return undefined;
+  const other = schema.generations.length > 0;
+  return {
+    status: 'not_applicable',
+    reason: other ? OTHER_GENERATION[generation] : `table ${GENERATION_TABLE[generation]} not found`,
+  };
 }
 
 /** Why a check cannot run on this schema, or `undefined` when everything it reads is there and readable. */
-export function unmetRequirement(requires: readonly TableRequirement[], schema: DetectedSchema): string | undefined {
-  for (const { table, columns, select = true } of requires) {
+export function unmetRequirement(
+  requires: readonly TableRequirement[],
+  schema: DetectedSchema,
+): UnmetRequirement | undefined {
+  for (const { table, columns, select = true, optional = false } of requires) {
     const found = schema.tables.get(table);
-    if (!found) {
-      return table === 'sessions' && schema.tables.has('routed_sessions')
-        ? 'table sessions not found (this database has the newer routed_sessions pool)'
-        : `table ${table} not found`;
-    }
+    if (!found) return { status: 'skipped', reason: `table ${table} not found` };
     const missing = columns.filter((c) => !found.columns.includes(c));
     if (missing.length > 0) {
-      return `column ${missing.map((c) => `${table}.${c}`).join(', ')} not found`;
+      const names = missing.map((c) => `${table}.${c}`).join(', ');
+      return optional
+        ? { status: 'not_applicable', reason: `column ${names} not in this version of the gateway schema` }
+        : { status: 'skipped', reason: `column ${names} not found` };
     }
     if (!select) continue;
     const unreadable = columns.filter((c) => !found.selectable.has(c));
     if (unreadable.length === columns.length) {
-      return `no SELECT privilege on table ${table} for role ${schema.user}`;
+      return { status: 'skipped', reason: `no SELECT privilege on table ${table} for role ${schema.user}` };
     }
     if (unreadable.length > 0) {
       const names = unreadable.map((c) => `${table}.${c}`).join(', ');
-      return `no SELECT privilege on column ${names} for role ${schema.user}`;
+      return { status: 'skipped', reason: `no SELECT privilege on column ${names} for role ${schema.user}` };
     }
   }
   return undefined;

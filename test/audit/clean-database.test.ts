@@ -23,14 +23,14 @@ Tool: crosstalk audit ${VERSION}
 
 Executive Summary
 ✅ NO ISOLATION VIOLATION FOUND
-  DEV  ✅ clean (8 pass, 2 info)
+  DEV  ✅ clean (13 pass, 2 info)
 
 ========================================================================
 DEV Database Results
 ${URL_SHOWN}
 ========================================================================
 ✅ NO ISOLATION VIOLATION FOUND
-Schema: sessions with api_key_id (one active session per API key) and routed_sessions (model-keyed pool); sessions.id is the primary key
+Schema: sessions (2025: one active session per API key) and routed_sessions (model-keyed pool); sessions.id is the primary key
 
 CHECK 1: Sessions shared across multiple API keys
 ✅ 0 rows: no active session id carries more than one API key
@@ -66,21 +66,41 @@ CHECK stale_active: Active sessions past expires_at
 CHECK session_churn: API keys churning sessions
 ✅ no API key opened more than 5 sessions within 10 minutes in the last 24 hours
 
-CHECK routed_pool: routed_sessions pool consistency
-✅ every routed session is consistent
+CHECK routed_concurrent_requests: Routed sessions serving more than one request
+✅ no routed session counts more than one request
+
+CHECK routed_negative_requests: Routed sessions with a negative request count
+✅ no routed session has a negative request count
+
+CHECK routed_terminal_busy: Terminal routed sessions still counting requests
+✅ no closed, expired or failed routed session counts a request
+
+CHECK routed_open_expired: OPEN routed sessions past expires_at
+✅ no OPEN routed session is past its expires_at
+
+CHECK routed_model_identity: Model names and model ids that disagree
+✅ every model_id has one model_name and every model_name one model_id
+
+CHECK routed_provider_identity: Bids recorded under more than one provider
+✅ every bid_id records one provider_address
 
 All checks
-  CHECK                      STATUS          ROWS  RESULT
-  1 shared_across_keys       pass (vacuous)  0     0 rows: no active session id carries more than one API key
-  2 active_summary           info            2     2 active rows, 2 API keys, 2 session ids, 2 users; each session id has exactly one row
-  3 multiple_active_per_key  pass            0     each API key has at most 1 active session
-  4 recent_sessions          info            20    20 sessions created in the last 24 hours by 2 API keys of 2 users
-  active_key_index           pass            0     sessions_active_api_key_unique is unique on (api_key_id, is_active) WHERE (is_active IS TRUE), valid
-  owner_mismatch             pass            0     every session's user owns its API key
-  active_without_key         pass            0     every active session has an active API key
-  stale_active               pass            0     no active session is past its expires_at
-  session_churn              pass            0     no API key opened more than 5 sessions within 10 minutes in the last 24 hours
-  routed_pool                pass            0     every routed session is consistent
+  CHECK                       STATUS          ROWS  RESULT
+  1 shared_across_keys        pass (vacuous)  0     0 rows: no active session id carries more than one API key
+  2 active_summary            info            2     2 active rows, 2 API keys, 2 session ids, 2 users; each session id has exactly one row
+  3 multiple_active_per_key   pass            0     each API key has at most 1 active session
+  4 recent_sessions           info            20    20 sessions created in the last 24 hours by 2 API keys of 2 users
+  active_key_index            pass            0     sessions_active_api_key_unique is unique on (api_key_id, is_active) WHERE (is_active IS TRUE), valid
+  owner_mismatch              pass            0     every session's user owns its API key
+  active_without_key          pass            0     every active session has an active API key
+  stale_active                pass            0     no active session is past its expires_at
+  session_churn               pass            0     no API key opened more than 5 sessions within 10 minutes in the last 24 hours
+  routed_concurrent_requests  pass            0     no routed session counts more than one request
+  routed_negative_requests    pass            0     no routed session has a negative request count
+  routed_terminal_busy        pass            0     no closed, expired or failed routed session counts a request
+  routed_open_expired         pass            0     no OPEN routed session is past its expires_at
+  routed_model_identity       pass            0     every model_id has one model_name and every model_name one model_id
+  routed_provider_identity    pass            0     every bid_id records one provider_address
 
 ========================================================================
 What We Checked

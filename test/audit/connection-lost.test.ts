@@ -1,5 +1,7 @@
 import { expect, it } from 'vitest';
-import { activeSummary, defineQueryCheck, ownerMismatch, staleActive } from '../../src/audit/checks.js';
+import { defineQueryCheck } from '../../src/audit/check-kit.js';
+import { activeSummary } from '../../src/audit/checks-seed.js';
+import { ownerMismatch, staleActive } from '../../src/audit/checks-sessions.js';
 import { runAudit } from '../../src/audit/run-audit.js';
 import { ON_EMBEDDED } from '../helpers/database.js';
 import { createTestTracing } from '../helpers/tracing.js';

@@ -29,6 +29,11 @@ it('a database initialised from the deploy files, as docker-compose does, audits
     'active_without_key:pass',
     'stale_active:pass',
     'session_churn:pass',
-    'routed_pool:pass',
+    'routed_concurrent_requests:pass',
+    'routed_negative_requests:pass',
+    'routed_terminal_busy:pass',
+    'routed_open_expired:pass',
+    'routed_model_identity:pass',
+    'routed_provider_identity:pass',
   ]);
 });

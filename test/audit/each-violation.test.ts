@@ -8,32 +8,74 @@ import { auditConfig, captureIo, cleanGateway } from './helpers.js';
 const tracing = createTestTracing();
 afterEach(() => tracing.exporter.reset());
 
-const CASES = Object.entries(VIOLATIONS).map(([name, v]) => [name as ViolationName, v.description] as const);
+const CASES = Object.entries(VIOLATIONS).map(
+  ([name, v]) => [name as ViolationName, v.description, v.severity] as const,
+);
 
-it.each(CASES)('%s (%s): exit 1, exactly the expected checks flag it, naming the offending ids', async (name) => {
+it.each(CASES)('%s (%s): a %s, exactly the expected checks flag it, naming the offending ids', async (name, _d, severity) => {
   const db = await cleanGateway();
   const expected = await injectViolation(await db.connect(), name);
 
   const report = await runAudit({ ...auditConfig([{ label: 'prod', url: db.url }]), tracer: tracing.tracer });
-  expect(report.exitCode).toBe(1);
+  // A violation pages (exit 1); normal operation and hygiene are reported and exit 0.
+  expect(report.exitCode).toBe(severity === 'violation' ? 1 : 0);
   const [database] = report.databases;
-  expect(database?.outcome).toBe('violation');
+  expect(database?.outcome).toBe(severity);
   const flagged = Object.fromEntries(
     (database?.checks ?? []).filter((c) => c.status !== 'pass' && c.status !== 'info').map((c) => [c.id, c]),
   );
   // Every other check passes: the fixture holds exactly this violation.
   expect(Object.keys(flagged).sort()).toEqual(Object.keys(expected).sort());
   for (const [checkId, ids] of Object.entries(expected)) {
-    expect(flagged[checkId]?.status).toBe('violation');
-    expect(flagged[checkId]?.sample.map((s) => s.id)).toEqual(ids);
+    expect(flagged[checkId]?.status).toBe(severity);
+    expect(flagged[checkId]?.sample.map((s) => [s.id, s.severity])).toEqual(ids.map((id) => [id, severity]));
     expect(flagged[checkId]?.rowsFound).toBe(ids.length);
+    expect(flagged[checkId]?.findings[severity]).toBe(ids.length);
     const [span] = tracing.spansNamed(`audit ${checkId}`);
     expect(span?.attributes).toMatchObject({
-      'crosstalk.audit.status': 'violation',
+      'crosstalk.audit.status': severity,
       'crosstalk.audit.rows_found': flagged[checkId]?.rowsFound,
     });
-    expect(span?.status.code).toBe(2); // SpanStatusCode.ERROR: a detection
+    // SpanStatusCode.ERROR for a detection; a warning leaves the span unset.
+    expect(span?.status.code).toBe(severity === 'violation' ? 2 : 0);
   }
+});
+
+it('--strict: warnings exit 1', async () => {
+  const db = await cleanGateway();
+  await injectViolation(await db.connect(), 'routed_failed_holding_slot');
+  const config = auditConfig([{ label: 'prod', url: db.url }], { strict: true });
+  const report = await runAudit({ ...config, tracer: tracing.tracer });
+  expect([report.outcome, report.exitCode]).toEqual(['warning', 1]);
+});
+
+it('the grace is a flag: with --routed-grace 0s a FAILED session holding its slot is a violation', async () => {
+  const db = await cleanGateway();
+  const { routed_terminal_busy: ids = [] } = await injectViolation(await db.connect(), 'routed_failed_holding_slot');
+  const config = auditConfig([{ label: 'prod', url: db.url }], { routedGraceSeconds: 0 });
+  const report = await runAudit({ ...config, tracer: tracing.tracer });
+  const check = report.databases[0]?.checks.find((c) => c.id === 'routed_terminal_busy');
+  expect([report.exitCode, check?.status, check?.sample.map((s) => s.id)]).toEqual([1, 'violation', ids]);
+});
+
+it('one check holding both: violations listed first, the warning marked, both counted', async () => {
+  const db = await cleanGateway();
+  const client = await db.connect();
+  const { routed_terminal_busy: failed = [] } = await injectViolation(client, 'routed_failed_holding_slot');
+  const { routed_terminal_busy: closed = [] } = await injectViolation(client, 'routed_closed_busy');
+  const io = captureIo();
+  expect(await executeAudit(auditConfig([{ label: 'prod', url: db.url }]), tracing.tracer, io)).toBe(1);
+  expect(io.out()).toContain(
+    [
+      'CHECK routed_terminal_busy: Terminal routed sessions still counting requests',
+      '❌ 2 terminal routed sessions still counting requests: 1 violation (longer than 30 seconds) and 1 warning ' +
+        '(inside the 30 seconds grace)',
+      '   offending ids:',
+      `   - ${closed[0]}: CLOSED since `,
+    ].join('\n'),
+  );
+  expect(io.out()).toMatch(new RegExp(`   - ${failed[0]}: FAILED since [^\\n]+ with active_requests 1 \\(warning\\)\\n`));
+  expect(io.out()).toContain('  PROD  ❌ violation: routed_terminal_busy (1 row); ⚠️ warning: routed_terminal_busy (1 row)\n');
 });
 
 it('prints the offending ids in the text report and exits 1 through the command', async () => {

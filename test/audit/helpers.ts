@@ -1,8 +1,8 @@
 import { onTestFinished } from 'vitest';
 import type { AuditIo } from '../../src/audit/command.js';
 import { buildCleanGateway } from '../../src/audit/fixtures.js';
-import type { AuditReport, SchemaGeneration } from '../../src/audit/model.js';
-import { DEFAULT_AUDIT_SETTINGS, type AuditConfig, type DatabaseTarget } from '../../src/audit/options.js';
+import type { AuditReport, SchemaGeneration } from '../../src/audit/result.js';
+import { DEFAULT_AUDIT_SETTINGS, DEFAULT_GRANT_ROLE, type AuditConfig, type DatabaseTarget } from '../../src/audit/options.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
 /** A fresh database for this test, dropped when it finishes. */
@@ -21,7 +21,16 @@ export async function cleanGateway(generations?: SchemaGeneration[]): Promise<Te
 }
 
 export function auditConfig(databases: DatabaseTarget[], overrides: Partial<AuditConfig> = {}): AuditConfig {
-  return { ...DEFAULT_AUDIT_SETTINGS, databases, format: 'text', out: undefined, ...overrides };
+  return {
+    ...DEFAULT_AUDIT_SETTINGS,
+    databases,
+    format: 'text',
+    out: undefined,
+    metricsFile: undefined,
+    printGrants: false,
+    grantRole: DEFAULT_GRANT_ROLE,
+    ...overrides,
+  };
 }
 
 export function captureIo(): AuditIo & { out(): string; err(): string } {

@@ -26,6 +26,13 @@ describe('resolveAuditConfig', () => {
       sampleLimit: DEFAULT_SAMPLE_LIMIT,
       churnSessions: DEFAULT_CHURN_SESSIONS,
       churnMinutes: DEFAULT_CHURN_MINUTES,
+      metricsFile: undefined,
+      printGrants: false,
+      grantRole: 'crosstalk_audit',
+      // The gateways' own reaper intervals (../shared/CONTEXT.md): 15 min for sessions, 30 s for routed_sessions.
+      sessionsGraceSeconds: 900,
+      routedGraceSeconds: 30,
+      strict: false,
     });
   });
 
@@ -40,6 +47,11 @@ describe('resolveAuditConfig', () => {
       CROSSTALK_AUDIT_SAMPLE_LIMIT: '3',
       CROSSTALK_AUDIT_CHURN_SESSIONS: '10',
       CROSSTALK_AUDIT_CHURN_MINUTES: '2',
+      CROSSTALK_AUDIT_SESSIONS_GRACE: '1h',
+      CROSSTALK_AUDIT_ROUTED_GRACE: '0s',
+      CROSSTALK_AUDIT_STRICT: 'true',
+      CROSSTALK_AUDIT_METRICS_FILE: '/var/lib/node_exporter/textfile/crosstalk.prom',
+      CROSSTALK_AUDIT_GRANT_ROLE: 'auditor',
     };
     expect(resolveAuditConfig({}, env)).toEqual({
       databases: [
@@ -55,6 +67,12 @@ describe('resolveAuditConfig', () => {
       sampleLimit: 3,
       churnSessions: 10,
       churnMinutes: 2,
+      metricsFile: '/var/lib/node_exporter/textfile/crosstalk.prom',
+      printGrants: false,
+      grantRole: 'auditor',
+      sessionsGraceSeconds: 3600,
+      routedGraceSeconds: 0,
+      strict: true,
     });
     const flagged = resolveAuditConfig({ db: [`prod=${PROD}`], format: 'markdown', since: '30m' }, env);
     expect(flagged.databases).toEqual([{ label: 'prod', url: PROD }]);
@@ -77,6 +95,19 @@ describe('resolveAuditConfig', () => {
     ],
     [{ db: [`dev=${DEV}`], sampleLimit: '0' }, '--sample-limit must be an integer from 1 to 1000 (got "0")'],
     [{ db: [`dev=${DEV}`], churnSessions: '2.5' }, '--churn-sessions must be an integer from 1 to 1000000 (got "2.5")'],
+    [
+      { db: [`dev=${DEV}`], routedGrace: '30' },
+      '--routed-grace must be a duration in whole seconds such as 0s, 30s, 15m or 1h (got "30")',
+    ],
+    [
+      { db: [`dev=${DEV}`], sessionsGrace: '1500ms' },
+      '--sessions-grace must be a duration in whole seconds such as 0s, 30s, 15m or 1h (got "1500ms")',
+    ],
+    [
+      { db: [`dev=${DEV}`], grantRole: 'x; DROP TABLE users' },
+      '--grant-role must be a role name of lower-case letters, digits and _ (got "x; DROP TABLE users")',
+    ],
+    [{ db: [`dev=${DEV}`], metricsFile: ' ' }, '--metrics-file must be a file path'],
   ])('refuses %j naming the option: %s', (flags, message) => {
     const attempt = (): unknown => resolveAuditConfig(flags, {});
     expect(attempt).toThrow(ConfigError);
@@ -90,6 +121,9 @@ describe('resolveAuditConfig', () => {
     );
     expect(() => resolveAuditConfig({ db: [`dev=${DEV}`] }, { CROSSTALK_AUDIT_SINCE: '1w' })).toThrow(
       'CROSSTALK_AUDIT_SINCE must be a duration such as 30s, 30m, 24h or 7d (got "1w")',
+    );
+    expect(() => resolveAuditConfig({ db: [`dev=${DEV}`] }, { CROSSTALK_AUDIT_STRICT: 'sometimes' })).toThrow(
+      'CROSSTALK_AUDIT_STRICT must be true or false (got "sometimes")',
     );
   });
 });

@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
-import { defineQueryCheck, ownerMismatch, type AuditCheck } from '../../src/audit/checks.js';
+import { defineQueryCheck, type AuditCheck } from '../../src/audit/check-kit.js';
+import { ownerMismatch } from '../../src/audit/checks-sessions.js';
 import { runAudit } from '../../src/audit/run-audit.js';
 import { createTestTracing } from '../helpers/tracing.js';
 import { auditConfig, cleanGateway } from './helpers.js';
@@ -63,8 +64,8 @@ it('every check runs in a read-only, repeatable-read transaction with the statem
     ['lock', 'error', 'cannot execute SELECT FOR UPDATE in a read-only transaction: the audit transaction is read-only and refused a write'],
     ['owner_mismatch', 'pass', undefined],
   ]);
-  // Failed checks make the run incomplete (exit 2), never "clean".
-  expect(report.exitCode).toBe(2);
+  // Refused checks did not run: the database is UNVERIFIED (exit 3), never "clean".
+  expect([report.outcome, report.exitCode]).toEqual(['unverified', 3]);
 
   const client = await db.connect();
   const { rows } = await client.query<{ users: string; tables: string; inactive: string }>(

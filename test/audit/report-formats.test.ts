@@ -1,10 +1,10 @@
 import { expect, it } from 'vitest';
-import type { AuditReport, CheckResult } from '../../src/audit/model.js';
+import type { AuditReport, CheckResult } from '../../src/audit/result.js';
 import { JSON_REPORT_FORMAT, renderJsonReport } from '../../src/audit/report-json.js';
 import { renderMarkdownReport } from '../../src/audit/report-markdown.js';
 import { renderTextReport } from '../../src/audit/report-text.js';
 
-const base = { notes: [], sample: [], durationMs: 3 };
+const base = { notes: [], sample: [], durationMs: 3, findings: { violation: 0, warning: 0 } };
 
 const summary: CheckResult = {
   ...base,
@@ -30,6 +30,7 @@ const mismatch = (status: 'pass' | 'violation'): CheckResult => ({
   sql: 'SELECT s.id FROM sessions s\nJOIN api_keys k ON k.id = s.api_key_id\nLIMIT $1',
   params: [2],
   rowsFound: status === 'pass' ? 0 : 3,
+  findings: { violation: status === 'pass' ? 0 : 3, warning: 0 },
   sample:
     status === 'pass'
       ? []
@@ -45,7 +46,15 @@ const REPORT: AuditReport = {
   startedAt: '2025-10-28T12:00:00.000Z',
   durationMs: 42,
   window: { since: '24h', description: '24 hours', seconds: 86_400 },
-  settings: { statementTimeoutMs: 30_000, sampleLimit: 2, churnSessions: 5, churnMinutes: 10 },
+  settings: {
+    statementTimeoutMs: 30_000,
+    sampleLimit: 2,
+    churnSessions: 5,
+    churnMinutes: 10,
+    sessionsGraceSeconds: 900,
+    routedGraceSeconds: 30,
+    strict: false,
+  },
   outcome: 'violation',
   exitCode: 1,
   databases: [
@@ -64,9 +73,9 @@ const REPORT: AuditReport = {
           id: 'routed_pool',
           title: 'routed_sessions pool consistency',
           proves: 'The pool is consistent.',
-          status: 'skipped',
-          summary: 'skipped: table routed_sessions not found',
-          reason: 'table routed_sessions not found',
+          status: 'not_applicable',
+          summary: 'not applicable: table routed_sessions not found (this database has the 2025 sessions table)',
+          reason: 'table routed_sessions not found (this database has the 2025 sessions table)',
           sql: 'SELECT id FROM routed_sessions LIMIT $1',
           params: [2],
           rowsFound: 0,
@@ -134,16 +143,16 @@ Tool: crosstalk audit 9.9.9
 
 Executive Summary
 ❌ ISOLATION VIOLATION FOUND
-  DEV    ✅ clean (1 pass, 1 info, 1 skipped)
-  PROD   ❌ violation: owner_mismatch (3 rows); ⚠️ check stale_active failed: canceling statement due to statement timeout
-  STAGE  ⚠️ could not be reached: connect ECONNREFUSED 10.0.0.3:5432
+  DEV    ✅ clean (1 pass, 1 info, 1 not applicable)
+  PROD   ❌ violation: owner_mismatch (3 rows); ❔ check stale_active failed: canceling statement due to statement timeout
+  STAGE  ❗ could not be reached: connect ECONNREFUSED 10.0.0.3:5432
 
 ========================================================================
 DEV Database Results
 postgres://app:***@dev.example:5432/gw
 ========================================================================
 ✅ NO ISOLATION VIOLATION FOUND
-Schema: sessions with api_key_id (one active session per API key); sessions.id is the primary key
+Schema: sessions (2025: one active session per API key); sessions.id is the primary key
 
 CHECK 2: Active sessions summary
 Total active session rows: 6
@@ -156,13 +165,13 @@ CHECK owner_mismatch: Sessions whose user is not their API key's owner
 ✅ every session's user owns its API key
 
 CHECK routed_pool: routed_sessions pool consistency
-➖ SKIPPED: table routed_sessions not found
+➖ NOT APPLICABLE: table routed_sessions not found (this database has the 2025 sessions table)
 
 All checks
-  CHECK             STATUS   ROWS  RESULT
-  2 active_summary  info     6     6 active rows, 6 API keys, 6 session ids, 6 users; each session id has exactly one row
-  owner_mismatch    pass     0     every session's user owns its API key
-  routed_pool       skipped  -     table routed_sessions not found
+  CHECK             STATUS          ROWS  RESULT
+  2 active_summary  info            6     6 active rows, 6 API keys, 6 session ids, 6 users; each session id has exactly one row
+  owner_mismatch    pass            0     every session's user owns its API key
+  routed_pool       not applicable  -     table routed_sessions not found (this database has the 2025 sessions table)
 
 ========================================================================
 PROD Database Results
@@ -170,7 +179,7 @@ postgres://app:***@prod.example:5432/gw
 ========================================================================
 ❌ ISOLATION VIOLATION FOUND
 Problem: check stale_active failed: canceling statement due to statement timeout
-Schema: sessions with api_key_id (one active session per API key); sessions.id is the primary key
+Schema: sessions (2025: one active session per API key); sessions.id is the primary key
 
 CHECK 2: Active sessions summary
 Total active session rows: 6
@@ -186,7 +195,7 @@ CHECK owner_mismatch: Sessions whose user is not their API key's owner
    - 0xbb: user 3 | api key 1
 
 CHECK stale_active: Active sessions past expires_at
-⚠️ ERROR: canceling statement due to statement timeout
+❗ ERROR: canceling statement due to statement timeout
 
 All checks
   CHECK             STATUS     ROWS  RESULT
@@ -198,7 +207,7 @@ All checks
 STAGE Database Results
 postgres://app:***@stage.example:5432/gw
 ========================================================================
-⚠️ AUDIT INCOMPLETE
+❗ AUDIT COULD NOT RUN
 Problem: could not be reached: connect ECONNREFUSED 10.0.0.3:5432
 
 No checks ran.
@@ -250,15 +259,15 @@ const MARKDOWN = `# Session-isolation audit: ❌ ISOLATION VIOLATION FOUND
 
 | Database | Verdict |
 |---|---|
-| DEV | ✅ clean (1 pass, 1 info, 1 skipped) |
-| PROD | ❌ violation: owner_mismatch (3 rows); ⚠️ check stale_active failed: canceling statement due to statement timeout |
-| STAGE | ⚠️ could not be reached: connect ECONNREFUSED 10.0.0.3:5432 |
+| DEV | ✅ clean (1 pass, 1 info, 1 not applicable) |
+| PROD | ❌ violation: owner_mismatch (3 rows); ❔ check stale_active failed: canceling statement due to statement timeout |
+| STAGE | ❗ could not be reached: connect ECONNREFUSED 10.0.0.3:5432 |
 
 ## DEV: ✅ NO ISOLATION VIOLATION FOUND
 
 - Database: \`postgres://app:***@dev.example:5432/gw\`
 - Server: PostgreSQL 15.20
-- Schema: sessions with api_key_id (one active session per API key); sessions.id is the primary key
+- Schema: sessions (2025: one active session per API key); sessions.id is the primary key
 
 ### Seed report checks (DATABASE_CORRUPTION_CHECK.md)
 
@@ -277,12 +286,12 @@ Unique users:              6
 |---|---|---:|---|
 | \`active_summary\` Active sessions summary | ℹ️ info | 6 | 6 active rows, 6 API keys, 6 session ids, 6 users; each session id has exactly one row |
 | \`owner_mismatch\` Sessions whose user is not their API key's owner | ✅ pass | 0 | every session's user owns its API key |
-| \`routed_pool\` routed_sessions pool consistency | ➖ skipped | – | table routed_sessions not found |
+| \`routed_pool\` routed_sessions pool consistency | ➖ not applicable | – | table routed_sessions not found (this database has the 2025 sessions table) |
 
 ## PROD: ❌ ISOLATION VIOLATION FOUND
 
 - Database: \`postgres://app:***@prod.example:5432/gw\`
-- Schema: sessions with api_key_id (one active session per API key); sessions.id is the primary key
+- Schema: sessions (2025: one active session per API key); sessions.id is the primary key
 - **Problem:** check stale_active failed: canceling statement due to statement timeout
 
 ### Seed report checks (DATABASE_CORRUPTION_CHECK.md)
@@ -302,14 +311,14 @@ Unique users:              6
 |---|---|---:|---|
 | \`active_summary\` Active sessions summary | ℹ️ info | 6 | 6 active rows, 6 API keys, 6 session ids, 6 users; each session id has exactly one row |
 | \`owner_mismatch\` Sessions whose user is not their API key's owner | ❌ violation | 3 | 3 sessions whose user differs from the owner of its API key |
-| \`stale_active\` Active sessions past expires_at | ⚠️ error | – | canceling statement due to statement timeout |
+| \`stale_active\` Active sessions past expires_at | ❗ error | – | canceling statement due to statement timeout |
 
 #### ❌ \`owner_mismatch\`: 3 sessions whose user differs from the owner of its API key (first 2 of 3)
 
 - \`0xaa\` — user 2, api key 1 owned by user 1
 - \`0xbb\` — user 3 | api key 1
 
-## STAGE: ⚠️ AUDIT INCOMPLETE
+## STAGE: ❗ AUDIT COULD NOT RUN
 
 - Database: \`postgres://app:***@stage.example:5432/gw\`
 - **Problem:** could not be reached: connect ECONNREFUSED 10.0.0.3:5432

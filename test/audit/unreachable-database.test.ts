@@ -19,9 +19,9 @@ it('an unreachable database gives exit 2 and one line with its masked URL; the o
   expect(io.out()).toContain(
     [
       'Executive Summary',
-      '⚠️ AUDIT INCOMPLETE',
-      '  DEV   ✅ clean (8 pass, 2 info)',
-      '  PROD  ⚠️ could not be reached: connect ECONNREFUSED 127.0.0.1:1',
+      '❗ AUDIT COULD NOT RUN',
+      '  DEV   ✅ clean (13 pass, 2 info)',
+      '  PROD  ❗ could not be reached: connect ECONNREFUSED 127.0.0.1:1',
     ].join('\n'),
   );
   expect(io.out()).toContain(
@@ -29,7 +29,7 @@ it('an unreachable database gives exit 2 and one line with its masked URL; the o
       'PROD Database Results',
       'postgres://app:***@127.0.0.1:1/gw',
       '========================================================================',
-      '⚠️ AUDIT INCOMPLETE',
+      '❗ AUDIT COULD NOT RUN',
       'Problem: could not be reached: connect ECONNREFUSED 127.0.0.1:1',
       '',
       'No checks ran.',
