@@ -23,7 +23,30 @@ export interface ChunkFields {
   usage?: TokenUsage;
   /** The payload is an error object (`{"error": …}`). */
   error: boolean;
+  /** `created` (unix seconds), when a number. */
+  created?: number;
+  /** Shape of `choices`, when it is an array (content-free: indexes and flags only). */
+  choices?: ChoiceFacts;
 }
+
+/** What the detectors read from `choices`: which indexes, which finished, and what kinds of delta they carry. */
+export interface ChoiceFacts {
+  /** `choices` was an empty array (a usage-only chunk). */
+  empty: boolean;
+  /** The highest `index` seen (0 when absent). */
+  maxIndex: number;
+  /** Indexes whose `finish_reason` is a string (at most {@link MAX_CHOICES_READ} are read). */
+  finished: number[];
+  /** Indexes with non-empty `delta.content` / `message.content` (or reasoning text). */
+  withContent: number[];
+  /** A `tool_calls` (or legacy `function_call`) delta or message. */
+  toolCalls: boolean;
+  /** A non-null `logprobs`. */
+  logprobs: boolean;
+}
+
+/** Choices read from one chunk at most: `n` is small in practice; more are counted by `maxIndex` only. */
+export const MAX_CHOICES_READ = 16;
 
 /** `json`: looks like a JSON object; `done`: the `[DONE]` sentinel; `text`: anything else (router failover lines). */
 export type DataKind = 'json' | 'done' | 'text';
@@ -83,7 +106,35 @@ export function fieldsFromObject(value: unknown): ChunkFields | undefined {
   if (sessionId !== undefined) fields.sessionId = sessionId;
   const usage = usageOf(o.usage) ?? usageOf(o.usage_from_provider);
   if (usage !== undefined) fields.usage = usage;
+  if (typeof o.created === 'number' && Number.isFinite(o.created)) fields.created = o.created;
+  if (Array.isArray(o.choices)) fields.choices = choiceFacts(o.choices);
   return fields;
+}
+
+function nonEmptyText(value: unknown): boolean {
+  return typeof value === 'string' ? value.length > 0 : Array.isArray(value) && value.length > 0;
+}
+
+function choiceFacts(choices: readonly unknown[]): ChoiceFacts {
+  const facts: ChoiceFacts = { empty: choices.length === 0, maxIndex: 0, finished: [], withContent: [], toolCalls: false, logprobs: false };
+  for (let i = 0; i < choices.length; i++) {
+    const c = choices[i];
+    if (typeof c !== 'object' || c === null) continue;
+    const choice = c as Record<string, unknown>;
+    const index = typeof choice.index === 'number' && Number.isInteger(choice.index) && choice.index >= 0 ? choice.index : i;
+    if (index > facts.maxIndex) facts.maxIndex = index;
+    if (i >= MAX_CHOICES_READ) continue;
+    if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') facts.finished.push(index);
+    if (choice.logprobs !== undefined && choice.logprobs !== null) facts.logprobs = true;
+    const part = (choice.delta ?? choice.message) as Record<string, unknown> | null | undefined;
+    if (typeof part !== 'object' || part === null) continue;
+    if (nonEmptyText(part.content) || nonEmptyText(part.reasoning_content)) facts.withContent.push(index);
+    if (nonEmptyText(part.tool_calls) || (part.function_call !== undefined && part.function_call !== null)) {
+      facts.toolCalls = true;
+      facts.withContent.push(index);
+    }
+  }
+  return facts;
 }
 
 /**
@@ -113,10 +164,13 @@ export function extractChunkFields(data: string): ChunkFields | undefined {
 const CHOICES_KEY = '"choices"';
 const ID_KEY = '"id"';
 /**
- * Keys whose appearance in a tail means the payload must be parsed (`"usage` covers `usage_from_provider`).
- * One regex rather than six `indexOf` calls: measured on Node 20, 60 ns against 430 ns per chunk.
+ * Keys whose appearance in a tail means the payload must be parsed (`"usage` covers `usage_from_provider`), and
+ * the choice shapes the structure rules read: an index other than 0, a finish_reason, tool calls, logprobs.
+ * A fixed regex, written here (never built from data). One regex rather than many `indexOf` calls: measured on
+ * Node 20, 60 ns against 430 ns per chunk.
  */
-const INSPECTED_KEY = /"(?:id"|model"|usage|request_id"|session_id"|error")/g;
+const INSPECTED_KEY =
+  /"(?:id"|model"|usage|request_id"|session_id"|error"|created"|tool_calls"|function_call"|logprobs":(?!null)|finish_reason":(?!null)|index":(?!0[,}]))/g;
 
 /**
  * The head of `data` (everything before `"choices"`) when a later payload that repeats it may skip parsing:

@@ -16,6 +16,21 @@ export const REASON_CODES = [
   'completion_id_interleave',
   'model_mismatch',
   'session_key_conflict',
+  // Gateway-aware rules (issue 13): content-free checks of an answer against its own request …
+  'prompt_tokens_mismatch',
+  'completion_tokens_exceed_max',
+  'choice_index_out_of_range',
+  'unrequested_tool_calls',
+  'unrequested_logprobs',
+  'created_before_request',
+  // … the stream's structure …
+  'duplicate_finish_reason',
+  'duplicate_usage',
+  'content_after_finish',
+  'spliced_event',
+  // … and the starvation pair (a 200 with no content beside an answer that carried several).
+  'starved_request',
+  'extra_completion',
 ] as const;
 
 export type ReasonCode = (typeof REASON_CODES)[number];
@@ -55,6 +70,32 @@ export function checkRequestIdEcho(
   return { echo: 'mismatch', finding: { reason: 'request_id_mismatch', evidence: { expected: sent, seen, source } } };
 }
 
+/**
+ * The gateway-aware echo rule (issue 13 item 7): `foreign` only when the echo names a request id the sidecar issued
+ * to another request; an id it never issued is `rewritten` (an ingress between sidecar and router may rewrite
+ * `x-request-id`), not a finding. `ownerOf` returns the issuing request's token, if the id was issued.
+ */
+export type EchoVerdict = 'missing' | 'match' | 'rewritten' | 'foreign';
+
+export function classifyRequestIdEcho(
+  sent: string,
+  echoed: string | undefined,
+  ownerOf: (requestId: string) => number | undefined,
+  self: number,
+): { echo: EchoVerdict; other?: string } {
+  const seen = echoed?.trim();
+  if (seen === undefined || seen === '') return { echo: 'missing' };
+  let rewritten = false;
+  for (const raw of seen.split(',')) {
+    const part = raw.trim();
+    if (part === sent || part === '') continue;
+    const owner = ownerOf(part);
+    if (owner !== undefined && owner !== self) return { echo: 'foreign', other: part };
+    rewritten = true;
+  }
+  return { echo: rewritten ? 'rewritten' : 'match' };
+}
+
 // --- session_mismatch ----------------------------------------------------------------------------------------
 
 /** Session ids are on-chain hex (`0x…`): compared case-insensitively. */
@@ -84,10 +125,42 @@ export type ModelAliases = ReadonlyMap<string, string>;
 
 const NO_ALIASES: ModelAliases = new Map();
 
+/** Quantisation and packaging suffixes servers append to a model's name (`-AWQ`, `-Q4_K_M`, `.gguf`, …). */
+const QUANT_SUFFIXES = [
+  '.gguf', '-gguf', '-awq', '-gptq', '-fp8', '-fp16', '-bf16', '-int4', '-int8', '-4bit', '-8bit', '-mlx',
+  '-q2_k', '-q3_k_m', '-q4_0', '-q4_k_m', '-q4_k_s', '-q5_k_m', '-q6_k', '-q8_0', '-w4a16', '-w8a8', '-dynamic',
+];
+/** Variant words that name the same weights for routing purposes. */
+const VARIANT_SUFFIXES = ['-instruct', '-chat', '-it', '-hf'];
+/** Vendor prefixes some servers prepend to the file name (`Meta-Llama-3.3-70B-Instruct`). */
+const VENDOR_PREFIXES = ['meta-'];
+
+function stripSuffixes(name: string, suffixes: readonly string[]): string {
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const suffix of suffixes) {
+      if (name.length > suffix.length && name.endsWith(suffix)) {
+        name = name.slice(0, -suffix.length);
+        changed = true;
+      }
+    }
+  }
+  return name;
+}
+
+/**
+ * Lower case, without org or path prefixes (`meta-llama/…`, `/models/…`), vendor prefixes, quantisation suffixes
+ * and `-Instruct`-style variant words: `/models/Meta-Llama-3.3-70B-Instruct-AWQ` → `llama-3.3-70b`.
+ */
 function baseModelName(name: string): string {
-  const lower = name.trim().toLowerCase();
+  let lower = name.trim().toLowerCase();
   const slash = lower.lastIndexOf('/');
-  return slash === -1 ? lower : lower.slice(slash + 1);
+  if (slash !== -1) lower = lower.slice(slash + 1);
+  lower = stripSuffixes(lower, QUANT_SUFFIXES);
+  lower = stripSuffixes(lower, VARIANT_SUFFIXES);
+  lower = stripSuffixes(lower, QUANT_SUFFIXES);
+  for (const prefix of VENDOR_PREFIXES) if (lower.length > prefix.length && lower.startsWith(prefix)) lower = lower.slice(prefix.length);
+  return lower;
 }
 
 /** Normalizes both sides of an alias map (`{ "llama-3.3-70b": "meta-llama/Llama-3.3-70B-Instruct" }`). */

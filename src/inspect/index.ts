@@ -60,3 +60,24 @@ export type {
 export { InspectStream, crosstalkErrorEvent, CROSSTALK_ERROR_TYPE } from './inspect-stream.js';
 export { BodyObserver } from './body-observer.js';
 export type { InspectMode, BodyKind, BlockInfo, JsonVerdict, InspectStreamOptions } from './inspect-stream.js';
+// Gateway-aware detection (issue 13): one store for all learned state, the control-plane learner, the session
+// resolver, and the per-request judge the proxy attaches to each ResponseInspector.
+export { Detection, RequestJudge } from './detection.js';
+export type { DetectionOptions, JudgeFacts, JudgeSummary, PeerFinding } from './detection.js';
+export { MemoryDetectionStore } from './store.js';
+export type { DetectionStore, DetectionStoreOptions, SessionBinding, StoreWrite, RecentAnswer, LiveOwner } from './store.js';
+export { CompletionIdWindow, hash64 } from './completion-id-window.js';
+export type { DeliveredOwner } from './completion-id-window.js';
+export { classifyControlCall, controlFacts, applyControlFacts, sessionBody, hex32 } from './control-plane.js';
+export type { ControlCall, ControlFact } from './control-plane.js';
+export { SessionResolver } from './session-lookup.js';
+export type { SessionLookup, SessionResolverOptions, ResolveOutcome } from './session-lookup.js';
+export { NameConsensus } from './name-consensus.js';
+export type { NameVerdict, NameVote, OverturnedVote } from './name-consensus.js';
+export { IdHabits, isCounterLike } from './id-habits.js';
+export type { IdHabit, IdStability, IdReuse, IdObservation } from './id-habits.js';
+export { requestShapeOf, checkChunkShape, checkCompletionTokens, PromptRatios, DEFAULT_SHAPE_CHECK } from './request-shape.js';
+export type { RequestShape, ShapeCheckOptions } from './request-shape.js';
+export { splitSplicedPayload, endOfJsonValue } from './spliced-events.js';
+export { classifyRequestIdEcho } from './detectors.js';
+export type { EchoVerdict } from './detectors.js';

@@ -26,8 +26,10 @@ import {
   type ReasonCode,
   type RequestIdEcho,
 } from './detectors.js';
+import type { JudgeSummary, RequestJudge } from './detection.js';
 import type { InflightHandle } from './registries.js';
 import type { SseEvent, SseEventSkipper } from './sse-parser.js';
+import { splitSplicedPayload } from './spliced-events.js';
 
 /** Completion ids one request claims in the shared registry at most (a drifting stream has one per chunk). */
 export const MAX_IDS_PER_REQUEST = 1024;
@@ -75,6 +77,14 @@ export interface InspectionSummary {
   done: boolean;
   inflight: { apiKey: number; session: number };
   inspectionSkipped?: InspectionSkipReason;
+  /** The gateway-aware rules' summary, when a {@link RequestJudge} was attached. */
+  detection?: JudgeSummary;
+}
+
+/** A non-empty `"content":"…"` string in a payload (the fast path's cheap "carries content" test). */
+function hasContentText(data: string): boolean {
+  const at = data.indexOf('"content":"');
+  return at !== -1 && data.charCodeAt(at + 11) !== 0x22;
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {
@@ -91,6 +101,8 @@ export class ResponseInspector implements SseEventSkipper {
   private readonly owner: number;
   private readonly session: string | undefined;
   private readonly inflightHandle: InflightHandle;
+  /** The gateway-aware rules (issue 13); when set, they replace the legacy id, model, key and echo rules. */
+  private readonly judge: RequestJudge | undefined;
 
   private readonly found: Finding[] = [];
   private readonly reasonSet = new Set<ReasonCode>();
@@ -126,8 +138,9 @@ export class ResponseInspector implements SseEventSkipper {
   private summary: InspectionSummary | undefined;
 
   /** Construct at request start: the in-flight counts are taken now. */
-  constructor(ctx: InspectorContext, facts: RequestFacts, onFinding?: (finding: Finding) => void) {
+  constructor(ctx: InspectorContext, facts: RequestFacts, onFinding?: (finding: Finding) => void, judge?: RequestJudge) {
     this.ctx = ctx;
+    this.judge = judge;
     this.facts = { ...facts };
     this.onFinding = onFinding;
     this.owner = ctx.nextOwner();
@@ -175,6 +188,11 @@ export class ResponseInspector implements SseEventSkipper {
   checkRequest(): Finding | undefined {
     if (this.requestChecked || this.summary !== undefined) return undefined;
     this.requestChecked = true;
+    if (this.judge !== undefined) {
+      const found = this.judge.checkRequest();
+      for (const f of found) this.raise(f);
+      return found[0];
+    }
     const { sessionScope } = this.ctx.config;
     const key = this.facts.keyFingerprint;
     if (sessionScope === 'shared' || this.session === undefined || key === undefined) return undefined;
@@ -182,6 +200,12 @@ export class ResponseInspector implements SseEventSkipper {
     if (finding !== undefined) this.raise(finding);
     else this.ctx.sessionKeys.bind(this.session, key);
     return finding;
+  }
+
+  /** The upstream's status code (with a judge: a 2xx binds the session to the key; a 200 with no content is starved). */
+  onStatus(status: number): void {
+    if (this.summary !== undefined) return;
+    this.judge?.onStatus(status);
   }
 
   /** Header names are expected in lower case, as Node delivers them. */
@@ -211,7 +235,12 @@ export class ResponseInspector implements SseEventSkipper {
 
   /** SSE fast path ({@link SseEventSkipper}): a template of the last parsed chunk is known and could fit. */
   canSkipEvent(bytes: number): boolean {
-    return this.template != null && this.summary === undefined && bytes >= this.template.minBytes;
+    return (
+      this.template != null &&
+      this.summary === undefined &&
+      bytes >= this.template.minBytes &&
+      (this.judge === undefined || this.judge.fastPathAllowed)
+    );
   }
 
   /**
@@ -221,8 +250,12 @@ export class ResponseInspector implements SseEventSkipper {
    */
   skipEvent(text: string, start: number, limit: number): number {
     if (this.template == null || this.summary !== undefined) return -1;
+    if (this.judge !== undefined && !this.judge.fastPathAllowed) return -1;
     const end = this.template.match(text, start, limit);
-    if (end !== -1) this.events++;
+    if (end !== -1) {
+      this.events++;
+      this.judge?.onSkippedContent();
+    }
     return end;
   }
 
@@ -230,7 +263,8 @@ export class ResponseInspector implements SseEventSkipper {
   onData(data: string): void {
     if (this.summary !== undefined) return;
     // Same head as the last parsed chunk: same id and model, nothing new to check (see chunk-fields.ts).
-    if (this.head !== undefined && repeatsHead(data, this.head)) {
+    if (this.head !== undefined && (this.judge === undefined || this.judge.fastPathAllowed) && repeatsHead(data, this.head)) {
+      if (this.judge !== undefined && hasContentText(data)) this.judge.onSkippedContent();
       // It repeats: from now on skip such events from their bytes (see chunk-fields.ts).
       if (this.template === undefined) this.template = (this.headData !== undefined && ContentChunkTemplate.fromData(this.headData)) || null;
       return;
@@ -247,6 +281,28 @@ export class ResponseInspector implements SseEventSkipper {
     const kind = classifyData(data);
     if (kind === 'done') this.done = true;
     else if (kind === 'text') this.textEvents++;
+    if (this.judge !== undefined) this.onOddPayload(data, kind);
+  }
+
+  /** With a judge: a payload that is not one JSON object may be spliced events, router text, or unparsable. */
+  private onOddPayload(data: string, kind: 'json' | 'done' | 'text'): void {
+    const judge = this.judge as RequestJudge;
+    const spliced = splitSplicedPayload(data);
+    if (spliced !== undefined) {
+      for (const f of judge.onSpliced(spliced.pieces.length)) this.raise(f);
+      if (spliced.leftover) judge.onUnparsed();
+      // The embedded events are inspected like any other.
+      for (const piece of spliced.pieces) {
+        const fields = extractChunkFields(piece);
+        if (fields !== undefined) this.onChunk(fields, 'chunk');
+        else if (classifyData(piece) === 'done') this.done = true;
+        else if (classifyData(piece) === 'json') judge.onUnparsed();
+        else for (const f of judge.onText(piece)) this.raise(f);
+      }
+      return;
+    }
+    if (kind === 'json') judge.onUnparsed();
+    else if (kind === 'text') for (const f of judge.onText(data)) this.raise(f);
   }
 
   /** A non-streamed JSON body: the same rules, applied to the one body. */
@@ -258,6 +314,7 @@ export class ResponseInspector implements SseEventSkipper {
     }
     const fields = extractChunkFields(body.toString('utf8'));
     if (fields !== undefined) this.onChunk(fields, 'body');
+    else this.judge?.onUnparsed();
   }
 
   /** Fields of one chunk or body (the probe calls this with chunks its client library parsed). */
@@ -271,6 +328,15 @@ export class ResponseInspector implements SseEventSkipper {
     if (fields.sessionId !== undefined) {
       const finding = checkSessionEcho(this.session, fields.sessionId, source);
       if (finding !== undefined) this.raise(finding);
+    }
+    if (this.judge !== undefined) {
+      // The echo in the chunk was judged just above; the judge reads the rest.
+      for (const f of this.judge.onChunk({ ...fields, requestId: undefined })) this.raise(f);
+      if (fields.id !== undefined) this.firstId ??= fields.id;
+      if (fields.model !== undefined) this.responseModel ??= fields.model;
+      if (fields.usage !== undefined) this.usage = fields.usage;
+      if (fields.error) this.errorEvents++;
+      return;
     }
     // Ids before models: a response found foreign by its id must not teach the session its model.
     if (fields.id !== undefined) this.onCompletionId(fields.id);
@@ -312,11 +378,25 @@ export class ResponseInspector implements SseEventSkipper {
     if (modelId !== undefined) summary.modelId = modelId;
     if (this.usage !== undefined) summary.usage = { ...this.usage };
     if (this.skipped !== undefined) summary.inspectionSkipped = this.skipped;
+    if (this.judge !== undefined) {
+      const judged = this.judge.finish(this.found.length === 0);
+      for (const f of judged.findings) this.raise(f);
+      summary.findings = [...this.found];
+      summary.reasons = [...this.reasonSet];
+      summary.detection = judged.summary;
+      // A rewritten echo (an id the sidecar never issued) cannot pair anything: reported as 'missing' here and as
+      // 'rewritten' in `detection.echo` (RequestIdEcho in telemetry/attributes.ts has no such value yet).
+      summary.requestIdEcho = judged.summary.echo === 'foreign' ? 'mismatch' : judged.summary.echo === 'match' ? 'match' : 'missing';
+    }
     this.summary = summary;
     return summary;
   }
 
   private echoRequestId(echoed: string | undefined, source: EchoSource): void {
+    if (this.judge !== undefined) {
+      for (const f of this.judge.onEcho(echoed, source)) this.raise(f);
+      return;
+    }
     const { echo, finding } = checkRequestIdEcho(this.facts.requestId, echoed, source);
     if (echo === 'mismatch' || (echo === 'match' && this.requestIdEcho === 'missing')) this.requestIdEcho = echo;
     if (finding !== undefined) this.raise(finding);

@@ -5,7 +5,13 @@ import { chunkJson, usageChunkJson } from './fixtures.js';
 describe('chunk fields', () => {
   it('reads id and model of a chat chunk and keeps no content', () => {
     const fields = extractChunkFields(chunkJson({ id: 'chatcmpl-1', model: 'llama', content: 'secret answer' }));
-    expect(fields).toEqual({ id: 'chatcmpl-1', model: 'llama', error: false });
+    expect(fields).toEqual({
+      id: 'chatcmpl-1',
+      model: 'llama',
+      error: false,
+      created: 1_764_000_000,
+      choices: { empty: false, maxIndex: 0, finished: [], withContent: [0], toolCalls: false, logprobs: false },
+    });
     expect(JSON.stringify(fields)).not.toContain('secret');
   });
 

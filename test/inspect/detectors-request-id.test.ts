@@ -29,6 +29,18 @@ describe('request_id_mismatch rule', () => {
       'completion_id_interleave',
       'model_mismatch',
       'session_key_conflict',
+      'prompt_tokens_mismatch',
+      'completion_tokens_exceed_max',
+      'choice_index_out_of_range',
+      'unrequested_tool_calls',
+      'unrequested_logprobs',
+      'created_before_request',
+      'duplicate_finish_reason',
+      'duplicate_usage',
+      'content_after_finish',
+      'spliced_event',
+      'starved_request',
+      'extra_completion',
     ]);
   });
 });

@@ -31,7 +31,7 @@ describe('two concurrent streams with swapped bodies', () => {
     expect(r1.finish().findings).toEqual([
       {
         reason: 'model_mismatch',
-        evidence: { expected: 'llama-3.3-70b-instruct', seen: 'qwen2.5-coder-32b-instruct', source: 'session' },
+        evidence: { expected: 'llama-3.3-70b', seen: 'qwen2.5-coder-32b', source: 'session' },
       },
     ]);
     expect(r2.finish().reasons).toEqual(['model_mismatch']);
@@ -41,7 +41,7 @@ describe('two concurrent streams with swapped bodies', () => {
 
   it('raise model_mismatch against the model the request body names', () => {
     const ctx = new InspectorContext();
-    const r1 = new ResponseInspector(ctx, { requestId: 'r1', requestModel: 'llama-3.3-70b-instruct', stream: true });
+    const r1 = new ResponseInspector(ctx, { requestId: 'r1', requestModel: 'llama-3.3-70b', stream: true });
     feeder(r1).write(stream('C2', MODEL_QWEN));
     expect(r1.finish().reasons).toEqual(['model_mismatch']);
   });

@@ -18,7 +18,7 @@ describe('a session bound to one model, learned from its responses', () => {
     expect(respond(ctx, 'r2', [chunkJson({ id: 'b', model: 'LLAMA-3.3-70B' })]).finish().reasons).toEqual([]);
     expect(respond(ctx, 'r3', [chunkJson({ id: 'c', model: MODEL_QWEN })]).finish().reasons).toEqual(['model_mismatch']);
     // Confirmed by two requests: the binding survives the contradiction.
-    expect(ctx.sessionModels.get(S)).toBe('llama-3.3-70b-instruct');
+    expect(ctx.sessionModels.get(S)).toBe('llama-3.3-70b');
   });
 
   it('does not learn from a response already found foreign', () => {
@@ -27,13 +27,13 @@ describe('a session bound to one model, learned from its responses', () => {
     // r1 starts with an id r0 is receiving: collision, so its model must not teach the session.
     respond(ctx, 'r1', [chunkJson({ id: 'X', model: MODEL_QWEN })]);
     owner.finish();
-    expect(ctx.sessionModels.get(S)).toBe('llama-3.3-70b-instruct');
+    expect(ctx.sessionModels.get(S)).toBe('llama-3.3-70b');
   });
 
   it('retracts what a response taught when it is found foreign later in its own stream', () => {
     const ctx = new InspectorContext();
     const i = respond(ctx, 'r1', [chunkJson({ id: 'A', model: MODEL_QWEN }), chunkJson({ id: 'B', model: MODEL_QWEN })]);
-    expect(ctx.sessionModels.get(S)).toBe('qwen2.5-coder-32b-instruct');
+    expect(ctx.sessionModels.get(S)).toBe('qwen2.5-coder-32b');
     feeder(i).write(sse(chunkJson({ id: 'A', model: MODEL_QWEN })));
     expect(i.reasons).toEqual(['completion_id_interleave']);
     expect(ctx.sessionModels.get(S)).toBeUndefined();
