@@ -95,7 +95,7 @@ describe('docker-compose.yml', () => {
 
   it('has the whole stack, each service with a build or an image and a real healthcheck', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['audit', 'jaeger', 'otel-collector', 'postgres', 'router-sim', 'sidecar'].sort(),
+      ['audit', 'grafana', 'jaeger', 'otel-collector', 'postgres', 'prometheus', 'pushgateway', 'router-sim', 'sidecar'].sort(),
     );
     for (const [name, raw] of Object.entries(services)) {
       const s = obj(raw);
@@ -132,7 +132,10 @@ describe('docker-compose.yml', () => {
       OTEL_SERVICE_NAME: 'crosstalk-sidecar',
       HOST: '0.0.0.0',
       CROSSTALK_ADMIN_PORT: '9464',
+      CROSSTALK_ADMIN_HOST: '0.0.0.0',
     });
+    // The admin port (/incidents lists session ids and key prefixes) is published on the host's loopback only.
+    expect(list(service('sidecar')['ports'])).toContain('127.0.0.1:9464:9464');
     expect(list(obj(service('sidecar')['healthcheck'])['test']).join(' ')).toContain('127.0.0.1:9464/healthz');
     expect(list(obj(service('router-sim')['healthcheck'])['test']).join(' ')).toContain(
       `127.0.0.1:${routerPort ?? ''}/healthcheck`,
@@ -164,6 +167,40 @@ describe('docker-compose.yml', () => {
     expect(audit['restart']).toBe('no');
     expect(audit['command']).toEqual(['audit', '--db', 'compose=postgres://postgres:postgres@postgres:5432/gateway']);
     expect(obj(obj(audit['depends_on'])['postgres'])['condition']).toBe('service_healthy');
+    // The entrypoint runs the audit with --metrics-file and pushes the file (test/deploy/audit-push-script.test.ts).
+    expect(list(audit['entrypoint']).slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(obj(audit['environment'])['PUSHGATEWAY_URL']).toBe('http://pushgateway:9091');
+    expect(obj(obj(audit['depends_on'])['pushgateway'])['condition']).toBe('service_healthy');
+  });
+
+  it('runs Prometheus on deploy/prometheus (config beside the rules) and Grafana with the provisioned dashboard', () => {
+    const prometheus = service('prometheus');
+    const args = list(prometheus['command']).map(String);
+    expect(args).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    expect(list(prometheus['volumes'])).toContain('./deploy/prometheus:/etc/prometheus:ro');
+    const config = obj(load('deploy/prometheus/prometheus.yml'));
+    expect(config['rule_files']).toEqual(['crosstalk-alerts.yml']);
+    const jobs = list(config['scrape_configs']).map(obj);
+    const sidecarJob = jobs.find((j) => j['job_name'] === 'crosstalk-sidecar');
+    expect(list(obj(list(sidecarJob?.['static_configs'])[0])['targets'])).toEqual(['sidecar:9464']);
+    const auditJob = jobs.find((j) => j['job_name'] === 'crosstalk-audit');
+    expect(auditJob?.['honor_labels']).toBe(true);
+    expect(list(obj(list(auditJob?.['static_configs'])[0])['targets'])).toEqual(['pushgateway:9091']);
+
+    const grafana = service('grafana');
+    expect(list(grafana['volumes'])).toEqual(
+      expect.arrayContaining([
+        './deploy/grafana/provisioning:/etc/grafana/provisioning:ro',
+        './deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro',
+      ]),
+    );
+    const provider = obj(list(obj(load('deploy/grafana/provisioning/dashboards/crosstalk.yml'))['providers'])[0]);
+    expect(obj(provider['options'])['path']).toBe('/var/lib/grafana/dashboards');
+    const datasource = obj(list(obj(load('deploy/grafana/provisioning/datasources/prometheus.yml'))['datasources'])[0]);
+    expect(datasource).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090', uid: 'prometheus' });
+    for (const name of ['prometheus', 'grafana']) {
+      expect(list(service(name)['ports']).every((p) => String(p).startsWith('127.0.0.1:')), `${name} on loopback`).toBe(true);
+    }
   });
 });
 
