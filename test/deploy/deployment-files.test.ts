@@ -95,7 +95,18 @@ describe('docker-compose.yml', () => {
 
   it('has the whole stack, each service with a build or an image and a real healthcheck', () => {
     expect(Object.keys(services).sort()).toEqual(
-      ['audit', 'grafana', 'jaeger', 'otel-collector', 'postgres', 'prometheus', 'pushgateway', 'router-sim', 'sidecar'].sort(),
+      [
+        'audit',
+        'grafana',
+        'jaeger',
+        'otel-collector',
+        'postgres',
+        'prometheus',
+        'pushgateway',
+        'router-sim',
+        'secrets-init',
+        'sidecar',
+      ].sort(),
     );
     for (const [name, raw] of Object.entries(services)) {
       const s = obj(raw);
@@ -108,15 +119,32 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('only depends on services it defines, waiting for them to be healthy', () => {
+  it('only depends on services it defines, waiting for them to be healthy (one-shot secrets-init: done)', () => {
     for (const [name, raw] of Object.entries(services)) {
       const deps = obj(raw)['depends_on'];
       if (deps === undefined) continue;
       for (const [dep, condition] of Object.entries(obj(deps))) {
         expect(services, `${name} depends on ${dep}`).toHaveProperty([dep]);
-        expect(obj(condition)['condition']).toBe('service_healthy');
+        expect(obj(condition)['condition']).toBe(
+          dep === 'secrets-init' ? 'service_completed_successfully' : 'service_healthy',
+        );
       }
     }
+  });
+
+  it('keeps the fingerprint secret and the admin token in a volume, off the command line and out of this file', () => {
+    const sidecarEnv = env('sidecar');
+    expect(sidecarEnv['CROSSTALK_FINGERPRINT_SECRET']).toBeUndefined();
+    expect(sidecarEnv['CROSSTALK_FINGERPRINT_SECRET_FILE']).toBe('/run/secrets/crosstalk/fingerprint-secret');
+    expect(sidecarEnv['CROSSTALK_ADMIN_TOKEN_FILE']).toBe('/run/secrets/crosstalk/admin-token');
+    expect(list(service('sidecar')['volumes'])).toContain('crosstalk-secrets:/run/secrets/crosstalk:ro');
+    expect(list(service('secrets-init')['volumes'])).toContain('crosstalk-secrets:/secrets');
+    expect(obj(compose['volumes'])).toHaveProperty(['crosstalk-secrets']);
+    // Prometheus scrapes /metrics with the same token file.
+    expect(list(service('prometheus')['volumes'])).toContain('crosstalk-secrets:/run/secrets/crosstalk:ro');
+    const jobs = list(obj(load('deploy/prometheus/prometheus.yml'))['scrape_configs']).map(obj);
+    const sidecarJob = jobs.find((j) => j['job_name'] === 'crosstalk-sidecar') ?? {};
+    expect(obj(sidecarJob['authorization'])).toEqual({ type: 'Bearer', credentials_file: '/run/secrets/crosstalk/admin-token' });
   });
 
   it('wires the sidecar to the simulated router and the collector, and healthchecks its admin port', () => {
