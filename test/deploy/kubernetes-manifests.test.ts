@@ -103,6 +103,10 @@ describe('deploy/kubernetes: the sidecar in the gateway pod', () => {
     expect(JSON.stringify(sidecar['env'] ?? [])).not.toMatch(/FINGERPRINT_SECRET"|ADMIN_TOKEN"/);
     const secrets = new Set([...files.values()].map((f) => f.secret));
     expect([...secrets]).toEqual(['crosstalk-sidecar']);
+    // The CLI read both files (their content, without the trailing newline).
+    const { config } = proxyConfigOf(args, files);
+    expect(config.fingerprintSecret).toBe('k8s-test-secret-value');
+    expect(config.adminToken).toBe('k8s-test-secret-value');
   });
 
   it('points the gateway at the sidecar', () => {
