@@ -33,7 +33,7 @@ import {
   HEADER_SESSION_ID,
   HEADER_X_SESSION_ID,
 } from '../telemetry/attributes.js';
-import type { ProbeRequestResult, RequestOutcome } from './model.js';
+import type { ProbeRequestResult, RequestOutcome } from './result.js';
 import type { ProbeConfig } from './options.js';
 import { probeNonce, probePrompt, probeRequestId, type PlannedSlot } from './plan.js';
 import type { ProbeVerifier, RequestCheck } from './verify.js';
@@ -198,6 +198,7 @@ export async function sendProbeRequest(req: ProbeRequest, ctx: SendContext): Pro
     ...(req.session !== undefined && { session: req.session }),
   });
   const started = performance.now();
+  const startedAtMs = Date.now();
   let ttfcMs: number | undefined;
   let status: number | undefined;
   let outcome: RequestOutcome = 'ok';
@@ -241,10 +242,15 @@ export async function sendProbeRequest(req: ProbeRequest, ctx: SendContext): Pro
     }
   }
   const verification = check.finish(answered);
+  if (outcome === 'ok' && verification.inBandError) {
+    outcome = 'failed';
+    error = 'in_band_error';
+  }
   if (outcome === 'ok' && verification.chunks === 0) outcome = 'empty';
   const result: ProbeRequestResult = {
     index: req.slot.index,
     requestId: req.requestId,
+    ...(verification.upstreamRequestId !== undefined && { upstreamRequestId: verification.upstreamRequestId }),
     lane: req.lane,
     model: req.slot.model,
     ...(req.session !== undefined && { session: req.session }),
@@ -261,6 +267,8 @@ export async function sendProbeRequest(req: ProbeRequest, ctx: SendContext): Pro
     findings: verification.findings,
     reasons: verification.reasons,
     sidecarReasons: [],
+    startedAtMs,
+    endedAtMs: Date.now(),
     ...(ttfcMs !== undefined && { ttfcMs: Math.round(ttfcMs * 10) / 10 }),
     totalMs: Math.round((performance.now() - started) * 10) / 10,
   };

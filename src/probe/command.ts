@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { startTelemetry, type Telemetry } from '../telemetry/sdk.js';
-import type { ProbeResult } from './model.js';
+import type { ProbeResult } from './result.js';
 import {
   DEFAULT_API_KEY_HEADER,
   DEFAULT_CONCURRENCY,

@@ -108,13 +108,16 @@ export interface ProbeConfig {
   warnings: string[];
 }
 
-/** `…/chat/completions` as is; `…/v1` or `…/api/v1` + `/chat/completions`; anything else + `/v1/chat/completions`. */
-export function chatCompletionsUrl(target: URL): string {
+/**
+ * `…/chat/completions` as is; `…/v1` or `…/api/v1` + `/chat/completions`; anything else + the mode's API path:
+ * the gateway's public API is `/api/v1/chat/completions`, a router's (and the sidecar's) `/v1/chat/completions`.
+ */
+export function chatCompletionsUrl(target: URL, mode: ProbeMode = 'router'): string {
   const url = new URL(target.href);
   const path = url.pathname.replace(/\/+$/, '');
   if (path.endsWith('/chat/completions')) url.pathname = path;
   else if (/\/v\d+$/.test(path)) url.pathname = `${path}/chat/completions`;
-  else url.pathname = `${path}/v1/chat/completions`;
+  else url.pathname = `${path}${mode === 'gateway' ? '/api' : ''}/v1/chat/completions`;
   url.hash = '';
   return url.href;
 }
@@ -289,7 +292,7 @@ export function resolveProbeConfig(flags: ProbeFlags, env: Env = process.env): P
 
   return {
     target,
-    chatUrl: chatCompletionsUrl(target),
+    chatUrl: chatCompletionsUrl(target, mode),
     mode,
     apiKeys,
     models,

@@ -1,8 +1,8 @@
 /**
  * The probe's report: text tables per model and per key (keys by public prefix only) and the verdict, or JSON
- * for CI. Neither holds a key, a password or any answer text: results carry none (see model.ts).
+ * for CI. Neither holds a key, a password or any answer text: results carry none (see result.ts).
  */
-import type { GroupStats, ProbeResult } from './model.js';
+import type { GroupStats, ProbeResult } from './result.js';
 
 export const JSON_REPORT_FORMAT = 'crosstalk-probe-report/v1';
 /** Offending requests listed in the text report (JSON lists up to `MAX_OFFENDING`). */
@@ -77,6 +77,9 @@ export function renderTextReport(result: ProbeResult): string {
       out.push(
         `  ${sc.onThisRun} on this run's requests (${sc.total} in total): flagged by both ${sc.both.length}, ` +
           `by the sidecar only ${sc.sidecarOnly.length}, by the probe only ${sc.probeOnly.length}`,
+        `  joined by request id ${sc.joinedBy.request_id}, by completion id ${sc.joinedBy.completion_id}, ` +
+          `by session and time ${sc.joinedBy.session_time}` +
+          (sc.ambiguous > 0 ? `; ${plural(sc.ambiguous, 'incident')} matched several requests in time, left unjoined` : ''),
       );
       if (sc.both.length > 0) out.push(`  both: ${sc.both.slice(0, 5).join(', ')}${sc.both.length > 5 ? ', …' : ''}`);
       if (sc.sidecarOnly.length > 0) out.push(`  sidecar only: ${sc.sidecarOnly.slice(0, 5).join(', ')}${sc.sidecarOnly.length > 5 ? ', …' : ''}`);

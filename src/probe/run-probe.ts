@@ -9,7 +9,7 @@ import { Agent } from 'undici';
 import { VERSION } from '../version.js';
 import { buildProbeRequest, sendProbeRequest } from './client.js';
 import { fetchSettledIncidents, incidentsUrl, joinIncidents } from './incidents.js';
-import type { ProbeRequestResult, ProbeResult, SidecarJoin } from './model.js';
+import type { ProbeRequestResult, ProbeResult, SidecarJoin } from './result.js';
 import type { ProbeConfig } from './options.js';
 import { planSlot } from './plan.js';
 import type { ProbeProgress } from './progress.js';
@@ -49,7 +49,12 @@ export async function runProbe(config: ProbeConfig, options: RunProbeOptions = {
   options.signal?.addEventListener('abort', onAbort, { once: true });
   if (options.signal?.aborted === true) stop.abort();
 
-  const verifier = new ProbeVerifier({ runId, expectEcho: config.expectEcho, modelAliases: config.modelAliases });
+  const verifier = new ProbeVerifier({
+    runId,
+    expectEcho: config.expectEcho,
+    modelAliases: config.modelAliases,
+    mode: config.mode,
+  });
   // One connection per concurrent request: nothing queues inside the client, keep-alive sockets are reused.
   const dispatcher = new Agent({ connections: config.concurrency, pipelining: 1 });
   const shape = { models: config.models, lanes: config.laneLabels.length, burst: config.burst };
@@ -117,6 +122,8 @@ export async function runProbe(config: ProbeConfig, options: RunProbeOptions = {
         total: 0,
         onThisRun: 0,
         truncated: false,
+        joinedBy: { request_id: 0, completion_id: 0, session_time: 0 },
+        ambiguous: 0,
         both: [],
         sidecarOnly: [],
         probeOnly: [],

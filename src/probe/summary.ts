@@ -1,5 +1,5 @@
 /** Per-model and per-key tallies of a run (pure). Aborted requests are counted apart and nowhere else. */
-import type { GroupStats, ProbeRequestResult, ProbeResult } from './model.js';
+import type { GroupStats, ProbeRequestResult, ProbeResult } from './result.js';
 
 /** Nearest-rank percentile of an ascending list. */
 export function percentile(sorted: readonly number[], p: number): number | undefined {

@@ -4,15 +4,17 @@
  * 1. CROSSTALK (exit 1): any request has a finding: one of the sidecar's detector rules applied by the probe
  *    (request_id_mismatch, session_mismatch, completion_id_collision, completion_id_interleave, model_mismatch),
  *    a probe-only one (foreign_nonce; nonce_missing with --expect-echo), or a sidecar incident joined to it.
- * 2. COULD NOT RUN (exit 2): no request got a 2xx answer (target unreachable, refused credentials, …).
- * 3. UNVERIFIED (exit 3): no answer carried a request-id echo (the upstream does not echo: the fix cannot be
- *    told from luck); or only some did (an echo that comes and goes proves nothing for the requests without
- *    it); or some requests failed or came back empty (they were not verified at all).
+ * 2. COULD NOT RUN (exit 2): no request got a 2xx response (target unreachable, refused credentials, …).
+ * 3. UNVERIFIED (exit 3): failures hide the result: every 2xx response was an in-band error (a 200 stream
+ *    carrying `data: {"error":…}`, the gateway's way of reporting a router failure: a failed request, never
+ *    an answer); or no answer carried a request-id echo (the upstream does not echo: the fix cannot be told
+ *    from luck); or only some did (an echo that comes and goes proves nothing for the requests without it);
+ *    or some requests failed or came back empty (they were not verified at all).
  * 4. FIX VERIFIED (exit 0): every request was answered, every answer echoed its own request id, no finding.
  *
  * Aborted requests (Ctrl-C) are left out of every count.
  */
-import { EXIT_CODES, type OffendingRequest, type ProbeRequestResult, type Verdict, type VerdictResult } from './model.js';
+import { EXIT_CODES, type OffendingRequest, type ProbeRequestResult, type Verdict, type VerdictResult } from './result.js';
 
 export type VerdictInput = Pick<
   ProbeRequestResult,
@@ -82,6 +84,15 @@ export function decideVerdict(all: readonly VerdictInput[]): VerdictResult {
     );
   }
   if (answered.length === 0) {
+    const inBand = requests.filter((r) => r.error === 'in_band_error').length;
+    if (inBand > 0) {
+      return result(
+        'UNVERIFIED',
+        `none of ${plural(requests.length, 'request')} was answered: ${inBand} came back as in-band errors ` +
+          '(a 200 stream carrying data: {"error":…}), so nothing was verified',
+        details,
+      );
+    }
     const why = requests.length === 0 ? 'no request was sent' : `none of ${plural(requests.length, 'request')} was answered`;
     return result('COULD NOT RUN', `${why}: check --target and the credentials`, details);
   }

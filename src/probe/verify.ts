@@ -13,7 +13,7 @@ import {
   type SseEvent,
 } from '../inspect/index.js';
 import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../telemetry/attributes.js';
-import type { EchoSource, ProbeFinding, ProbeRequestResult } from './model.js';
+import type { EchoSource, ProbeFinding, ProbeRequestResult } from './result.js';
 import { nonceIndexes, probeRequestId } from './plan.js';
 
 /** Answer text kept per request for the nonce checks (nonces sit at the start of an answer). */
@@ -25,6 +25,11 @@ export interface VerifierOptions {
   runId: string;
   expectEcho: boolean;
   modelAliases?: Record<string, string>;
+  /**
+   * `gateway`: an `X-Request-Id` other than ours is the gateway's own id for the request (the newer gateway
+   * assigns one and forwards it to the router), recorded for the incident join and never judged as an echo.
+   */
+  mode?: 'gateway' | 'router';
 }
 
 export interface RequestFacts {
@@ -38,8 +43,30 @@ export interface RequestFacts {
 /** What verification adds to a request's result (the fields of {@link ProbeRequestResult} it owns). */
 export type RequestVerification = Pick<
   ProbeRequestResult,
-  'echo' | 'echoSource' | 'completionIds' | 'responseModels' | 'chunks' | 'done' | 'nonceSeen' | 'findings' | 'reasons'
->;
+  | 'echo'
+  | 'echoSource'
+  | 'completionIds'
+  | 'responseModels'
+  | 'chunks'
+  | 'done'
+  | 'nonceSeen'
+  | 'findings'
+  | 'reasons'
+  | 'upstreamRequestId'
+> & {
+  /** The stream carried `data: {"error":…}`: the request failed, whatever came before. */
+  inBandError: boolean;
+};
+
+/**
+ * `data: {"error":{…}}` without choices: how the gateway (and OpenAI-compatible servers) report a failure
+ * inside a 200 stream (../shared/CONTEXT.md, "Router → gateway response").
+ */
+export function isInBandError(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  const v = value as { error?: unknown; choices?: unknown };
+  return v.error !== undefined && v.error !== null && !Array.isArray(v.choices);
+}
 
 export class ProbeVerifier {
   readonly context: InspectorContext;
@@ -79,6 +106,8 @@ export class RequestCheck {
   private chunks = 0;
   private readonly ids: string[] = [];
   private readonly models: string[] = [];
+  private inBandError = false;
+  private upstreamRequestId: string | undefined;
   private result: RequestVerification | undefined;
 
   constructor(
@@ -106,6 +135,15 @@ export class RequestCheck {
       this.inspector.onResponseHeaders(view);
       return;
     }
+    const returned = headerText(headers[HEADER_REQUEST_ID])?.trim();
+    if (this.verifier.options.mode === 'gateway' && returned !== undefined && returned !== this.facts.requestId) {
+      // The gateway's own id, not an echo of ours: kept (bounded) for the join, hidden from the echo rule.
+      this.upstreamRequestId = returned.slice(0, 128);
+      const view: ResponseHeaders = { ...headers };
+      delete view[HEADER_REQUEST_ID];
+      this.inspector.onResponseHeaders(view);
+      return;
+    }
     this.inspector.onResponseHeaders(headers);
   }
 
@@ -128,6 +166,11 @@ export class RequestCheck {
     try {
       parsed = JSON.parse(data);
     } catch {
+      return;
+    }
+    if (isInBandError(parsed)) {
+      // A failure report, not an answer: not a chunk, and no rule may read it as one.
+      this.inBandError = true;
       return;
     }
     const fields = fieldsFromObject(parsed);
@@ -164,7 +207,8 @@ export class RequestCheck {
         },
       });
     }
-    if (expectEcho && answered && !nonceSeen && this.chunks > 0) {
+    // A request that failed in-band was cut short: a missing nonce there is the failure, not crosstalk.
+    if (expectEcho && answered && !this.inBandError && !nonceSeen && this.chunks > 0) {
       findings.push({ reason: 'nonce_missing', evidence: { expected: this.facts.nonce } });
     }
     this.result = {
@@ -177,6 +221,8 @@ export class RequestCheck {
       nonceSeen,
       findings,
       reasons: [...new Set(findings.map((f) => f.reason))],
+      inBandError: this.inBandError,
+      ...(this.upstreamRequestId !== undefined && { upstreamRequestId: this.upstreamRequestId }),
     };
     this.answer = '';
     return this.result;

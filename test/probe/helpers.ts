@@ -60,7 +60,19 @@ export interface FakeUpstreamOptions {
   status?: number;
   /** Repeat the prompt's nonce in the answer (default true). */
   repeatNonce?: boolean;
+  /**
+   * Answer these requests (1-based, in arrival order) as the gateway reports a router failure: a 200 stream
+   * whose only event is `data: {"error":…}` (or, with `errorAfterContent`, one that starts answering first).
+   */
+  inBandErrors?: (n: number) => boolean;
+  errorAfterContent?: boolean;
+  /** Answer with an `x-request-id` of the upstream's own, as the newer gateway does. */
+  ownRequestIds?: boolean;
 }
+
+/** The gateway's in-band error event (../shared/CONTEXT.md, "Router → gateway response"). */
+export const IN_BAND_ERROR =
+  'data: {"error":{"message":"provider failed, failover enabled","type":"router_error","status":502}}\n\n';
 
 export interface ReceivedProbeRequest {
   headers: Record<string, string | string[] | undefined>;
@@ -74,16 +86,19 @@ export interface ReceivedProbeRequest {
 export async function startFakeUpstream(options: FakeUpstreamOptions = {}) {
   const received: ReceivedProbeRequest[] = [];
   let serial = 0;
+  let arrived = 0;
   const upstream = await startUpstream((req, res) => {
     let raw = '';
     req.setEncoding('utf8');
     req.on('data', (part: string) => (raw += part));
     req.on('end', () => {
       const body = JSON.parse(raw) as ReceivedProbeRequest['body'];
-      received.push({ headers: { ...req.headers }, body });
+      received.push({ headers: { ...req.headers, ':path': req.url ?? '' }, body });
+      const nth = ++arrived;
       const headers: Record<string, string> = {};
       const rid = req.headers['x-request-id'];
-      if (options.echo !== false && typeof rid === 'string') headers['x-request-id'] = rid;
+      if (options.ownRequestIds === true) headers['x-request-id'] = `gw-${nth.toString(16).padStart(8, '0')}`;
+      else if (options.echo !== false && typeof rid === 'string') headers['x-request-id'] = rid;
       if (options.sidecarEcho !== undefined) headers['x-crosstalk-request-id-echo'] = options.sidecarEcho;
       if (options.status !== undefined && options.status !== 200) {
         res.writeHead(options.status, { ...headers, 'content-type': 'application/json' });
@@ -95,6 +110,10 @@ export async function startFakeUpstream(options: FakeUpstreamOptions = {}) {
       const nonce = /nonce:(\S+)/.exec(body.messages?.at(-1)?.content ?? '')?.[1] ?? '';
       const chunk = (content: string) =>
         `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', model: body.model, choices: [{ index: 0, delta: { content } }] })}\n\n`;
+      if (options.inBandErrors?.(nth) === true) {
+        res.end((options.errorAfterContent === true ? chunk('Sure') : '') + IN_BAND_ERROR + 'data: [DONE]\n\n');
+        return;
+      }
       const first = options.repeatNonce === false ? 'Sure. ' : `nonce:${nonce} `;
       res.end(chunk(first) + chunk('hello ') + chunk('world') + 'data: [DONE]\n\n');
     });
