@@ -90,6 +90,7 @@ export function splitSplicedPayload(data: string): SpliceResult | undefined {
     i = next;
   }
   const embedded = data.trimStart().startsWith(DATA_FIELD);
-  if (pieces.length < 2 && !(embedded && pieces.length === 1)) return undefined;
+  // Two values, or one behind a `data:` field, or one after a cut object: a splice.
+  if (pieces.length < 2 && !((embedded || leftover) && pieces.length === 1)) return undefined;
   return { pieces, leftover };
 }
