@@ -170,6 +170,22 @@ describe('the dashboard and the alert rules name only metrics a running sidecar 
     expect(JSON.stringify(dashboard)).toContain('"uid": "${datasource}"'.replaceAll(' ', ''));
   });
 
+  it('lays its panels out on the 24-column grid, without overlaps, with unique ids', () => {
+    const panels = dashboard['panels'] as Array<{ id: number; title: string; gridPos: { x: number; y: number; w: number; h: number } }>;
+    expect(new Set(panels.map((p) => p.id)).size).toBe(panels.length);
+    for (const [i, a] of panels.entries()) {
+      expect(a.gridPos.x + a.gridPos.w, a.title).toBeLessThanOrEqual(24);
+      for (const b of panels.slice(i + 1)) {
+        const overlap =
+          a.gridPos.x < b.gridPos.x + b.gridPos.w &&
+          b.gridPos.x < a.gridPos.x + a.gridPos.w &&
+          a.gridPos.y < b.gridPos.y + b.gridPos.h &&
+          b.gridPos.y < a.gridPos.y + a.gridPos.h;
+        expect(overlap, `${a.title} overlaps ${b.title}`).toBe(false);
+      }
+    }
+  });
+
   const promtool = spawnSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).stdout.trim();
   it.skipIf(promtool === '')('every dashboard query is valid PromQL (promtool; skipped without it)', () => {
     const exprs = dashboardExprs(dashboard)
