@@ -4,9 +4,16 @@ import { startSimulatedRouter, SIM_HEADER_FAULT } from '../../src/simulator/inde
 import { startProxy, startUpstream } from '../helpers/proxy-harness.js';
 import { streamChat } from '../helpers/chat.js';
 
+/**
+ * The simulator's injected clock, frozen at load: every body's `created` is the same whatever the machine's load
+ * (the 'clean traffic' case compares bytes of two answers), and it is not earlier than the requests' arrival by more
+ * than the test takes, so `created_before_request` has nothing to say about it.
+ */
+const FROZEN = Date.now();
+
 describe('--on-crosstalk block', () => {
   it('a wrong request-id echo is known before the first byte: 502, and not one byte of the foreign body', async () => {
-    const router = await startSimulatedRouter({ seed: 3, chunks: 6, clock: () => 1_760_000_000_000 });
+    const router = await startSimulatedRouter({ seed: 3, chunks: 6, clock: () => FROZEN });
     onTestFinished(() => router.close());
     const { url, adminUrl } = await startProxy(router.url, { onCrosstalk: 'block' });
     const s = router.sessions.forModel('llama-3.3-70b')[0]?.id as string;
@@ -56,9 +63,9 @@ describe('--on-crosstalk block', () => {
   });
 
   it('the shared-reply bug in block mode: no chunk of the newer request reaches the older caller after it is recognised', async () => {
-    // Injected clock: bodies' `created` never depends on the machine's load. Ordered by events: the newer
-    // request starts once the router has the older one (which streams 40 chunks, far longer than the hand-off).
-    const router = await startSimulatedRouter({ seed: 5, chunks: 40, chunkDelayMs: 10, bug: 'shared-reply', clock: () => 1_760_000_000_000 });
+    // Ordered by events: the newer request starts once the router has the older one, which streams 40 chunks,
+    // far longer than the hand-off.
+    const router = await startSimulatedRouter({ seed: 5, chunks: 40, chunkDelayMs: 10, bug: 'shared-reply', clock: () => FROZEN });
     onTestFinished(() => router.close());
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });
     const olderArrived = new Promise<void>((resolve) => {
@@ -79,7 +86,7 @@ describe('--on-crosstalk block', () => {
   });
 
   it('a non-streamed JSON body from another model becomes a 502 before any byte is sent', async () => {
-    const router = await startSimulatedRouter({ seed: 3, clock: () => 1_760_000_000_000 });
+    const router = await startSimulatedRouter({ seed: 3, clock: () => FROZEN });
     onTestFinished(() => router.close());
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });
     const s = router.sessions.forModel('llama-3.3-70b')[0]?.id as string;
@@ -95,7 +102,7 @@ describe('--on-crosstalk block', () => {
   });
 
   it('clean traffic in block mode is delivered untouched', async () => {
-    const router = await startSimulatedRouter({ seed: 3, chunks: 12, clock: () => 1_760_000_000_000 });
+    const router = await startSimulatedRouter({ seed: 3, chunks: 12, clock: () => FROZEN });
     onTestFinished(() => router.close());
     const direct = await streamChat(router.url, { ...router.chatHeaders(router.sessions.forModel('llama-3.3-70b')[0]?.id as string), 'x-request-id': 'same' });
     const { url } = await startProxy(router.url, { onCrosstalk: 'block' });
