@@ -7,7 +7,7 @@
  * pure of HTTP and spans: the proxy hands facts in and gets findings, peer findings and links back.
  */
 import type { ChunkFields } from './chunk-fields.js';
-import { applyControlFacts, classifyControlCall, controlFacts, type ControlCall } from './control-plane.js';
+import { applyControlFacts, classifyControlCall, controlFacts, hex32, type ControlCall } from './control-plane.js';
 import {
   classifyRequestIdEcho,
   compileModelAliases,
@@ -21,9 +21,15 @@ import {
 } from './detectors.js';
 import { isCounterLike, type IdHabit } from './id-habits.js';
 import type { NameVote } from './name-consensus.js';
-import { checkChunkShape, checkCompletionTokens, DEFAULT_SHAPE_CHECK, type RequestShape, type ShapeCheckOptions } from './request-shape.js';
+import {
+  checkChunkShape,
+  checkCompletionTokens,
+  DEFAULT_SHAPE_CHECK,
+  requestShapeOf,
+  type RequestShape,
+  type ShapeCheckOptions,
+} from './request-shape.js';
 import { SessionResolver, type SessionLookup } from './session-lookup.js';
-import { hex32 } from './control-plane.js';
 import type { DetectionStore, LiveOwner, RecentAnswer } from './store.js';
 
 export interface DetectionOptions {
@@ -90,8 +96,6 @@ export class Detection {
   readonly shape: ShapeCheckOptions;
   readonly maxIdsPerRequest: number;
   private serial = 0;
-  /** Requests in flight: late findings and links find their peers here. */
-  readonly inflight = new Map<string, RequestJudge>();
 
   constructor(options: DetectionOptions) {
     this.store = options.store;
@@ -170,8 +174,19 @@ export class RequestJudge {
     this.token = detection.nextToken();
     this.session = facts.sessionId === undefined || facts.sessionId === '' ? undefined : normalizeSessionId(facts.sessionId);
     detection.store.issueRequestId(facts.requestId, this.token);
-    detection.inflight.set(facts.requestId, this);
     if (this.session !== undefined && this.binding()?.modelId === undefined) this.unknownSessions.add(this.session);
+  }
+
+  /**
+   * The request body, once read (the proxy reads small JSON bodies whole, after the request started): its shape
+   * and, when present, its `model`. The first call wins; answers judged before it have no shape checks.
+   */
+  setRequestBody(body: unknown, arrivedAt: number): void {
+    const facts = this.facts as JudgeFacts;
+    if (facts.shape !== undefined || this.ended !== undefined) return;
+    facts.shape = requestShapeOf(body, arrivedAt);
+    const model = (body as { model?: unknown } | null)?.model;
+    if (facts.requestModel === undefined && typeof model === 'string' && model !== '') facts.requestModel = model;
   }
 
   private binding() {
@@ -398,7 +413,6 @@ export class RequestJudge {
     if (this.ended !== undefined) return { summary: this.ended, findings: [] };
     const store = this.d.store;
     const findings: Finding[] = [];
-    this.d.inflight.delete(this.facts.requestId);
     store.releaseLive(this.claimed, this.token);
     const owner = { requestId: this.facts.requestId } as { requestId: string; key?: string; session?: string; model?: string };
     if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;

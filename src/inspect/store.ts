@@ -9,6 +9,7 @@
  * implementation (Redis, issue 17) ships asynchronously and other replicas fold in with `applyRemote`. The ops are
  * plain JSON data holding ids, hashes and names only — never content, never a credential.
  */
+import { DEFAULT_COMPLETION_ID_WINDOW_MS, DEFAULT_SESSION_BINDING_WINDOW_MS } from '../config/defaults.js';
 import { CompletionIdWindow, type DeliveredOwner } from './completion-id-window.js';
 import { IdHabits, type IdObservation } from './id-habits.js';
 import { NameConsensus, type NameVote, type OverturnedVote } from './name-consensus.js';
@@ -59,9 +60,9 @@ export type StoreWrite =
 
 export interface DetectionStoreOptions {
   now?: Clock;
-  /** How long delivered completion ids are remembered (default 10 min). */
+  /** How long delivered completion ids are remembered (default `DEFAULT_COMPLETION_ID_WINDOW_MS`). */
   completionIdWindowMs?: number;
-  /** How long a session binding lives after its last use (default 60 min). */
+  /** How long a session binding lives after its last use (default `DEFAULT_SESSION_BINDING_WINDOW_MS`). */
   sessionBindingWindowMs?: number;
   /** Sessions held at most (default 100,000). */
   maxSessions?: number;
@@ -110,9 +111,10 @@ export interface DetectionStore {
   applyRemote(writes: readonly StoreWrite[]): void;
 }
 
+/** The windows come from the one source of inspector defaults; the sizes are the store's own (issue 13 item 8). */
 const DEFAULTS = {
-  completionIdWindowMs: 10 * 60_000,
-  sessionBindingWindowMs: 60 * 60_000,
+  completionIdWindowMs: DEFAULT_COMPLETION_ID_WINDOW_MS,
+  sessionBindingWindowMs: DEFAULT_SESSION_BINDING_WINDOW_MS,
   maxSessions: 100_000,
   maxLiveIds: 100_000,
   maxIssuedRequestIds: 100_000,
