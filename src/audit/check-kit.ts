@@ -165,6 +165,26 @@ export function describeSeconds(seconds: number): string {
   return plural(seconds, 'second');
 }
 
+const WINDOW = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const UNIT_WORDS = {
+  ms: ['millisecond', 'milliseconds'],
+  s: ['second', 'seconds'],
+  m: ['minute', 'minutes'],
+  h: ['hour', 'hours'],
+  d: ['day', 'days'],
+} as const;
+
+/**
+ * `24h` → `24 hours`, `1d` → `1 day`: the words the report uses for the window the user typed (already
+ * validated by the one duration grammar, src/config/values.ts).
+ */
+export function describeWindow(text: string): string {
+  const match = WINDOW.exec(text.trim());
+  if (!match) return text;
+  const [one, many] = UNIT_WORDS[match[2] as keyof typeof UNIT_WORDS];
+  return `${match[1]} ${Number(match[1]) === 1 ? one : many}`;
+}
+
 // The gateway stores naive UTC timestamps (CONTEXT.md: `created_at timestamp`); the audit transaction sets
 // TimeZone to UTC, so `localtimestamp` is "now" in the columns' own terms and comparisons stay index-friendly
 // for both timestamp and timestamptz columns.

@@ -1,21 +1,12 @@
 import { writeFile } from 'node:fs/promises';
 import type { Tracer } from '@opentelemetry/api';
 import type { Command } from 'commander';
+import { addOptions, cliFlags } from '../config/option.js';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { renderAuditMetrics, writeFileAtomically } from './metrics-file.js';
 import type { AuditReport, ExitCode } from './result.js';
 import {
-  AUDIT_ENV,
-  DEFAULT_CHURN_MINUTES,
-  DEFAULT_CHURN_SESSIONS,
-  DEFAULT_CONNECT_TIMEOUT,
-  DEFAULT_FORMAT,
-  DEFAULT_GRANT_ROLE,
-  DEFAULT_ROUTED_GRACE,
-  DEFAULT_SAMPLE_LIMIT,
-  DEFAULT_SESSIONS_GRACE,
-  DEFAULT_SINCE,
-  DEFAULT_STATEMENT_TIMEOUT,
+  AUDIT_OPTION_SPECS,
   resolveAuditConfig,
   type AuditConfig,
   type AuditFlags,
@@ -77,74 +68,26 @@ export async function executeAudit(config: AuditConfig, tracer: Tracer, io: Audi
   return report.exitCode;
 }
 
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
-}
-
 /** `crosstalk audit`: the session-isolation audit of the gateway's PostgreSQL databases. */
 export function registerAuditCommand(program: Command): void {
-  program
+  const cmd = program
     .command('audit')
     .description(
       "Audit the gateway's PostgreSQL databases for session-isolation violations (read-only; the seed report's " +
         'four checks plus checks that can fail)',
-    )
-    .option('--db <label=url>', `database to audit, repeatable (env ${AUDIT_ENV.databases}, comma separated)`, collect)
-    .option('--format <format>', `text, json or markdown (default ${DEFAULT_FORMAT}; env ${AUDIT_ENV.format})`)
-    .option('--out <file>', `write the report to a file instead of stdout (env ${AUDIT_ENV.out})`)
-    .option(
-      '--since <duration>',
-      `recent-activity window, e.g. 30m, 24h, 7d (default ${DEFAULT_SINCE}; env ${AUDIT_ENV.since})`,
-    )
-    .option(
-      '--statement-timeout <duration>',
-      `per-statement limit (default ${DEFAULT_STATEMENT_TIMEOUT}; env ${AUDIT_ENV.statementTimeout})`,
-    )
-    .option(
-      '--connect-timeout <duration>',
-      `connection limit (default ${DEFAULT_CONNECT_TIMEOUT}; env ${AUDIT_ENV.connectTimeout})`,
-    )
-    .option(
-      '--sample-limit <n>',
-      `offending ids listed per check (default ${DEFAULT_SAMPLE_LIMIT}; env ${AUDIT_ENV.sampleLimit})`,
-    )
-    .option(
-      '--churn-sessions <n>',
-      `session_churn: more than n sessions … (default ${DEFAULT_CHURN_SESSIONS}; env ${AUDIT_ENV.churnSessions})`,
-    )
-    .option(
-      '--churn-minutes <m>',
-      `… within m minutes (default ${DEFAULT_CHURN_MINUTES}; env ${AUDIT_ENV.churnMinutes})`,
-    )
-    .option(
-      '--sessions-grace <duration>',
-      `sessions past expires_at inside this are warnings (default ${DEFAULT_SESSIONS_GRACE}, the 2025 ` +
-        `gateway's reaper; env ${AUDIT_ENV.sessionsGrace})`,
-    )
-    .option(
-      '--routed-grace <duration>',
-      `routed_sessions past expires_at or in a terminal state with requests inside this are warnings ` +
-        `(default ${DEFAULT_ROUTED_GRACE}, the newer gateway's reaper; env ${AUDIT_ENV.routedGrace})`,
-    )
-    .option('--strict', `warnings exit 1 (env ${AUDIT_ENV.strict})`)
-    .option(
-      '--metrics-file <path>',
-      `write Prometheus textfile metrics here, atomically (env ${AUDIT_ENV.metricsFile})`,
-    )
+    );
+  addOptions(cmd, AUDIT_OPTION_SPECS);
+  cmd
     .option('--print-grants', 'print the GRANT statements the detected schema needs, then exit (no audit)')
-    .option(
-      '--grant-role <role>',
-      `role named by --print-grants (default ${DEFAULT_GRANT_ROLE}; env ${AUDIT_ENV.grantRole})`,
-    )
     .addHelpText(
       'after',
       '\nExit codes: 0 clean (or warnings only), 1 an isolation violation found (or warnings with --strict), ' +
         '2 could not run (bad flag, unreachable database, no gateway table), 3 unverified (a check that ' +
         'applies could not run: privilege, missing table or column, timeout). A violation wins over the rest.',
     )
-    .action(async (flags: AuditFlags) => {
+    .action(async () => {
       // A ConfigError from here reaches cli.ts, which prints it as one line and exits 2.
-      const config = resolveAuditConfig(flags, process.env);
+      const config = resolveAuditConfig(cliFlags(cmd) as AuditFlags, process.env);
       const telemetry = startTelemetry();
       try {
         const io = { stdout: process.stdout, stderr: process.stderr };

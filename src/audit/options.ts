@@ -1,8 +1,16 @@
 import { ConfigError } from '../errors.js';
-import { parseDuration } from './duration.js';
+import { defineOption, readOption, readRaw, type OptionSpec } from '../config/option.js';
+import {
+  choice,
+  parseBool,
+  parseDurationMs,
+  parsePositiveInt,
+  positiveDuration,
+  type Parser,
+} from '../config/values.js';
 import { maskUrl } from './mask-url.js';
 
-export const DEFAULT_FORMAT = 'text';
+export const DEFAULT_FORMAT: AuditFormat = 'text';
 export const DEFAULT_SINCE = '24h';
 export const DEFAULT_STATEMENT_TIMEOUT = '30s';
 export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
@@ -44,6 +52,117 @@ export const AUDIT_ENV = {
   metricsFile: 'CROSSTALK_AUDIT_METRICS_FILE',
   grantRole: 'CROSSTALK_AUDIT_GRANT_ROLE',
 } as const;
+
+/** A whole number from 1 to `max`, in the shared wording of src/config/values.ts. */
+function boundedInt(max: number): Parser<number> {
+  return (value, name) => {
+    const n = parsePositiveInt(value, name);
+    if (n > max) throw new ConfigError(`${name} must be at most ${max} (got ${JSON.stringify(value)})`);
+    return n;
+  };
+}
+
+/** A grace in whole seconds (the SQL takes seconds); `0` or `0s` is allowed: no grace at all. */
+const graceSeconds: Parser<number> = (value, name) => {
+  const ms = parseDurationMs(value, name);
+  if (ms % 1000 !== 0) throw new ConfigError(`${name} must be whole seconds (got ${JSON.stringify(value)})`);
+  return ms / 1000;
+};
+
+/** The file paths, as given; an empty one is refused. */
+const filePath: Parser<string> = (value, name) => {
+  if (value.trim() === '') throw new ConfigError(`${name} must be a file path`);
+  return value;
+};
+
+const ROLE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
+/** Printed into SQL: only a plain lower-case identifier, so it never needs quoting (or escaping). */
+const roleName: Parser<string> = (value, name) => {
+  if (!ROLE_NAME.test(value)) {
+    throw new ConfigError(
+      `${name} must be a role name of lower-case letters, digits and _ (got ${JSON.stringify(value)})`,
+    );
+  }
+  return value;
+};
+
+const text: Parser<string> = (value) => value.trim();
+
+/**
+ * Every audit option with its env twin, help, parser and default, declared once (src/config/option.ts); the
+ * command and the README table are made from these. `--print-grants` is a one-off action, not a setting: it has
+ * no env twin, so a scheduled job can never turn into a grant printer by an inherited variable.
+ */
+export const AUDIT_OPTIONS = {
+  db: defineOption<string>(
+    '--db <label=url>',
+    AUDIT_ENV.databases,
+    'database to audit, repeatable (env: comma-separated)',
+    { parse: text, repeatable: true },
+  ),
+  format: defineOption('--format <format>', AUDIT_ENV.format, 'text, json or markdown', {
+    parse: choice(AUDIT_FORMATS),
+    fallback: DEFAULT_FORMAT,
+    defaultText: DEFAULT_FORMAT,
+  }),
+  out: defineOption('--out <file>', AUDIT_ENV.out, 'write the report to a file instead of stdout', { parse: filePath }),
+  since: defineOption<string>('--since <duration>', AUDIT_ENV.since, 'recent-activity window, e.g. 30m, 24h, 7d', {
+    parse: text,
+    fallback: DEFAULT_SINCE,
+    defaultText: DEFAULT_SINCE,
+  }),
+  statementTimeout: defineOption('--statement-timeout <duration>', AUDIT_ENV.statementTimeout, 'per-statement limit', {
+    parse: positiveDuration,
+    fallback: DEFAULT_STATEMENT_TIMEOUT_MS,
+    defaultText: DEFAULT_STATEMENT_TIMEOUT,
+  }),
+  connectTimeout: defineOption('--connect-timeout <duration>', AUDIT_ENV.connectTimeout, 'connection limit', {
+    parse: positiveDuration,
+    fallback: DEFAULT_CONNECT_TIMEOUT_MS,
+    defaultText: DEFAULT_CONNECT_TIMEOUT,
+  }),
+  sampleLimit: defineOption('--sample-limit <n>', AUDIT_ENV.sampleLimit, 'offending ids listed per check', {
+    parse: boundedInt(MAX_SAMPLE_LIMIT),
+    fallback: DEFAULT_SAMPLE_LIMIT,
+    defaultText: String(DEFAULT_SAMPLE_LIMIT),
+  }),
+  churnSessions: defineOption('--churn-sessions <n>', AUDIT_ENV.churnSessions, 'session_churn: more than n sessions …', {
+    parse: boundedInt(1_000_000),
+    fallback: DEFAULT_CHURN_SESSIONS,
+    defaultText: String(DEFAULT_CHURN_SESSIONS),
+  }),
+  churnMinutes: defineOption('--churn-minutes <m>', AUDIT_ENV.churnMinutes, '… within m minutes', {
+    parse: boundedInt(7 * 24 * 60),
+    fallback: DEFAULT_CHURN_MINUTES,
+    defaultText: String(DEFAULT_CHURN_MINUTES),
+  }),
+  sessionsGrace: defineOption(
+    '--sessions-grace <duration>',
+    AUDIT_ENV.sessionsGrace,
+    "sessions past expires_at for less than this are warnings (the 2025 gateway's reaper interval)",
+    { parse: graceSeconds, fallback: DEFAULT_SESSIONS_GRACE_SECONDS, defaultText: DEFAULT_SESSIONS_GRACE },
+  ),
+  routedGrace: defineOption(
+    '--routed-grace <duration>',
+    AUDIT_ENV.routedGrace,
+    "routed_sessions past expires_at, or terminal with requests, for less than this are warnings (the newer gateway's reaper interval)",
+    { parse: graceSeconds, fallback: DEFAULT_ROUTED_GRACE_SECONDS, defaultText: DEFAULT_ROUTED_GRACE },
+  ),
+  strict: defineOption('--strict', AUDIT_ENV.strict, 'warnings exit 1', { parse: parseBool, fallback: false }),
+  metricsFile: defineOption(
+    '--metrics-file <path>',
+    AUDIT_ENV.metricsFile,
+    'write Prometheus textfile metrics here, atomically',
+    { parse: filePath },
+  ),
+  grantRole: defineOption('--grant-role <role>', AUDIT_ENV.grantRole, 'the role --print-grants grants to', {
+    parse: roleName,
+    fallback: DEFAULT_GRANT_ROLE,
+    defaultText: DEFAULT_GRANT_ROLE,
+  }),
+} as const;
+
+export const AUDIT_OPTION_SPECS: readonly OptionSpec<unknown>[] = Object.values(AUDIT_OPTIONS);
 
 /** What commander hands the action (every value a string, `db` repeatable). */
 export interface AuditFlags {
@@ -139,19 +258,16 @@ export function parseDatabaseSpec(spec: string, source: string): DatabaseTarget 
 }
 
 function parseDatabases(flags: AuditFlags, env: NodeJS.ProcessEnv): DatabaseTarget[] {
-  const fromFlags = flags.db ?? [];
-  const specs =
-    fromFlags.length > 0
-      ? fromFlags.map((spec) => ({ spec, source: '--db' }))
-      : (env[AUDIT_ENV.databases] ?? '')
-          // Comma or whitespace separated: connection strings contain neither unencoded.
-          .split(/[\s,]+/)
-          .filter((s) => s !== '')
-          .map((spec) => ({ spec, source: AUDIT_ENV.databases }));
+  const fromFlags = (flags.db ?? []).map((spec) => spec.trim()).filter((spec) => spec !== '');
+  const { value, name } =
+    fromFlags.length > 0 ? { value: undefined, name: '--db' } : readRaw(AUDIT_OPTIONS.db, {}, env);
+  // Each --db is one spec; the env twin is comma or whitespace separated (connection strings hold neither
+  // unencoded).
+  const specs = fromFlags.length > 0 ? fromFlags : (value ?? '').split(/[\s,]+/).filter((s) => s !== '');
   if (specs.length === 0) {
     throw new ConfigError(`--db label=postgres://… is required (or set ${AUDIT_ENV.databases})`);
   }
-  const targets = specs.map(({ spec, source }) => parseDatabaseSpec(spec, source));
+  const targets = specs.map((spec) => parseDatabaseSpec(spec, name));
   const seen = new Set<string>();
   for (const { label } of targets) {
     const key = label.toLowerCase();
@@ -161,169 +277,30 @@ function parseDatabases(flags: AuditFlags, env: NodeJS.ProcessEnv): DatabaseTarg
   return targets;
 }
 
-/** Picks the flag, else the env var, else the default, remembering which one it was for error messages. */
-function pick(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv,
-  envName: string,
-  flagName: string,
-): { value: string; source: string } | undefined {
-  if (flag !== undefined) return { value: flag, source: flagName };
-  const fromEnv = env[envName];
-  if (fromEnv !== undefined && fromEnv.trim() !== '') return { value: fromEnv.trim(), source: envName };
-  return undefined;
-}
-
-function durationOption(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv,
-  envName: string,
-  flagName: string,
-  fallback: string,
-): { text: string; ms: number } {
-  const chosen = pick(flag, env, envName, flagName) ?? { value: fallback, source: flagName };
-  const ms = parseDuration(chosen.value);
-  if (ms === undefined) {
-    throw new ConfigError(
-      `${chosen.source} must be a duration such as 30s, 30m, 24h or 7d (got ${JSON.stringify(chosen.value)})`,
-    );
-  }
-  return { text: chosen.value.trim(), ms };
-}
-
-/** A grace in whole seconds (the SQL takes seconds); `0s` is allowed: no grace at all. */
-function graceOption(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv,
-  envName: string,
-  flagName: string,
-  fallback: string,
-): number {
-  const chosen = pick(flag, env, envName, flagName) ?? { value: fallback, source: flagName };
-  const text = chosen.value.trim();
-  const ms = /^0+(?:ms|s|m|h|d)$/.test(text) ? 0 : parseDuration(text);
-  if (ms === undefined || ms % 1000 !== 0) {
-    throw new ConfigError(
-      `${chosen.source} must be a duration in whole seconds such as 0s, 30s, 15m or 1h (got ${JSON.stringify(chosen.value)})`,
-    );
-  }
-  return ms / 1000;
-}
-
-function boolOption(flag: boolean | undefined, env: NodeJS.ProcessEnv, envName: string): boolean {
-  if (flag === true) return true;
-  const raw = env[envName]?.trim();
-  if (raw === undefined || raw === '') return false;
-  if (/^(1|true|yes|on)$/i.test(raw)) return true;
-  if (/^(0|false|no|off)$/i.test(raw)) return false;
-  throw new ConfigError(`${envName} must be true or false (got ${JSON.stringify(raw)})`);
-}
-
-const ROLE_NAME = /^[a-z_][a-z0-9_$]{0,62}$/;
-
-function integerOption(
-  flag: string | undefined,
-  env: NodeJS.ProcessEnv,
-  envName: string,
-  flagName: string,
-  fallback: number,
-  max: number,
-): number {
-  const chosen = pick(flag, env, envName, flagName);
-  if (chosen === undefined) return fallback;
-  const n = /^\d+$/.test(chosen.value) ? Number(chosen.value) : NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new ConfigError(`${chosen.source} must be an integer from 1 to ${max} (got ${JSON.stringify(chosen.value)})`);
-  }
-  return n;
-}
-
 /** The one place audit flags and env vars are validated (STYLE.md §2). Throws ConfigError naming the option. */
 export function resolveAuditConfig(flags: AuditFlags, env: NodeJS.ProcessEnv = process.env): AuditConfig {
+  const given = flags as Record<string, unknown>;
+  const read = <T>(spec: OptionSpec<T>): T | undefined => readOption(spec, given, env);
   const databases = parseDatabases(flags, env);
-
-  const format = pick(flags.format, env, AUDIT_ENV.format, '--format') ?? { value: DEFAULT_FORMAT, source: '--format' };
-  if (!(AUDIT_FORMATS as readonly string[]).includes(format.value)) {
-    throw new ConfigError(`${format.source} must be text, json or markdown (got ${JSON.stringify(format.value)})`);
-  }
-
-  const out = pick(flags.out, env, AUDIT_ENV.out, '--out');
-  if (out !== undefined && out.value.trim() === '') throw new ConfigError('--out must be a file path');
-
-  const since = durationOption(flags.since, env, AUDIT_ENV.since, '--since', DEFAULT_SINCE);
-  const statementTimeout = durationOption(
-    flags.statementTimeout,
-    env,
-    AUDIT_ENV.statementTimeout,
-    '--statement-timeout',
-    DEFAULT_STATEMENT_TIMEOUT,
-  );
-  const connectTimeout = durationOption(
-    flags.connectTimeout,
-    env,
-    AUDIT_ENV.connectTimeout,
-    '--connect-timeout',
-    DEFAULT_CONNECT_TIMEOUT,
-  );
-
-  const metricsFile = pick(flags.metricsFile, env, AUDIT_ENV.metricsFile, '--metrics-file');
-  if (metricsFile !== undefined && metricsFile.value.trim() === '') {
-    throw new ConfigError('--metrics-file must be a file path');
-  }
-  const grantRole = pick(flags.grantRole, env, AUDIT_ENV.grantRole, '--grant-role') ?? {
-    value: DEFAULT_GRANT_ROLE,
-    source: '--grant-role',
-  };
-  // Printed into SQL: only a plain lower-case identifier, so it never needs quoting (or escaping).
-  if (!ROLE_NAME.test(grantRole.value)) {
-    throw new ConfigError(
-      `${grantRole.source} must be a role name of lower-case letters, digits and _ (got ${JSON.stringify(grantRole.value)})`,
-    );
-  }
-
+  const since = readRaw(AUDIT_OPTIONS.since, given, env);
+  const sinceText = (since.value ?? DEFAULT_SINCE).trim();
+  const sinceMs = positiveDuration(sinceText, since.name);
   return {
     databases,
-    format: format.value as AuditFormat,
-    out: out?.value,
-    metricsFile: metricsFile?.value,
+    format: read(AUDIT_OPTIONS.format) ?? DEFAULT_FORMAT,
+    out: read(AUDIT_OPTIONS.out),
+    metricsFile: read(AUDIT_OPTIONS.metricsFile),
     printGrants: flags.printGrants === true,
-    grantRole: grantRole.value,
-    sessionsGraceSeconds: graceOption(
-      flags.sessionsGrace,
-      env,
-      AUDIT_ENV.sessionsGrace,
-      '--sessions-grace',
-      DEFAULT_SESSIONS_GRACE,
-    ),
-    routedGraceSeconds: graceOption(flags.routedGrace, env, AUDIT_ENV.routedGrace, '--routed-grace', DEFAULT_ROUTED_GRACE),
-    strict: boolOption(flags.strict, env, AUDIT_ENV.strict),
-    since: since.text,
-    sinceMs: since.ms,
-    statementTimeoutMs: statementTimeout.ms,
-    connectTimeoutMs: connectTimeout.ms,
-    sampleLimit: integerOption(
-      flags.sampleLimit,
-      env,
-      AUDIT_ENV.sampleLimit,
-      '--sample-limit',
-      DEFAULT_SAMPLE_LIMIT,
-      MAX_SAMPLE_LIMIT,
-    ),
-    churnSessions: integerOption(
-      flags.churnSessions,
-      env,
-      AUDIT_ENV.churnSessions,
-      '--churn-sessions',
-      DEFAULT_CHURN_SESSIONS,
-      1_000_000,
-    ),
-    churnMinutes: integerOption(
-      flags.churnMinutes,
-      env,
-      AUDIT_ENV.churnMinutes,
-      '--churn-minutes',
-      DEFAULT_CHURN_MINUTES,
-      7 * 24 * 60,
-    ),
+    grantRole: read(AUDIT_OPTIONS.grantRole) ?? DEFAULT_GRANT_ROLE,
+    since: sinceText,
+    sinceMs,
+    statementTimeoutMs: read(AUDIT_OPTIONS.statementTimeout) ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+    connectTimeoutMs: read(AUDIT_OPTIONS.connectTimeout) ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    sampleLimit: read(AUDIT_OPTIONS.sampleLimit) ?? DEFAULT_SAMPLE_LIMIT,
+    churnSessions: read(AUDIT_OPTIONS.churnSessions) ?? DEFAULT_CHURN_SESSIONS,
+    churnMinutes: read(AUDIT_OPTIONS.churnMinutes) ?? DEFAULT_CHURN_MINUTES,
+    sessionsGraceSeconds: read(AUDIT_OPTIONS.sessionsGrace) ?? DEFAULT_SESSIONS_GRACE_SECONDS,
+    routedGraceSeconds: read(AUDIT_OPTIONS.routedGrace) ?? DEFAULT_ROUTED_GRACE_SECONDS,
+    strict: read(AUDIT_OPTIONS.strict) ?? false,
   };
 }

@@ -10,9 +10,8 @@ import {
   DB_SYSTEM_NAME_VALUE_POSTGRESQL,
 } from '../telemetry/attributes.js';
 import { VERSION } from '../version.js';
-import type { AuditCheck, CheckContext } from './check-kit.js';
+import { describeWindow, type AuditCheck, type CheckContext } from './check-kit.js';
 import { AUDIT_CHECKS } from './checks.js';
-import { describeDuration } from './duration.js';
 import { maskUrl, redactUrl } from './mask-url.js';
 import {
   exitCodeOf,
@@ -173,7 +172,7 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
     schema = await detectSchema(client);
     const ctx: CheckContext = {
       windowSeconds: options.sinceMs / 1000,
-      windowDescription: describeDuration(options.since),
+      windowDescription: describeWindow(options.since),
       windowLabel: options.since,
       sampleLimit: options.sampleLimit,
       churnSessions: options.churnSessions,
@@ -266,7 +265,7 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditReport> {
     version: VERSION,
     startedAt: startedAt.toISOString(),
     durationMs: Math.round(performance.now() - started),
-    window: { since: options.since, description: describeDuration(options.since), seconds: options.sinceMs / 1000 },
+    window: { since: options.since, description: describeWindow(options.since), seconds: options.sinceMs / 1000 },
     settings: {
       statementTimeoutMs: options.statementTimeoutMs,
       sampleLimit: options.sampleLimit,

@@ -29,10 +29,8 @@ import {
   CROSSTALK_REQUEST_ID,
   CROSSTALK_REQUEST_ID_ECHO,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
-  HEADER_REQUEST_ID,
-  HEADER_SESSION_ID,
-  HEADER_X_SESSION_ID,
 } from '../telemetry/attributes.js';
+import { HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../protocol/headers.js';
 import type { ProbeRequestResult, RequestOutcome } from './result.js';
 import type { ProbeConfig } from './options.js';
 import { probeNonce, probePrompt, probeRequestId, type PlannedSlot } from './plan.js';

@@ -1,12 +1,15 @@
 import { ConfigError } from '../errors.js';
+import { defineOption, readOption, readRaw, type OptionSpec } from '../config/option.js';
 import {
+  choice,
   maskUrlLike,
-  parseChoice,
-  parseDurationMs,
+  parseAliases,
+  parseBool,
   parseHttpUrl,
   parsePositiveInt,
-  pick,
-} from '../config-values.js';
+  positiveDuration,
+  type Parser,
+} from '../config/values.js';
 import { keyLabels } from './key-label.js';
 
 export const DEFAULT_REQUESTS = 200;
@@ -46,6 +49,74 @@ export const PROBE_ENV = {
   maxTokens: 'CROSSTALK_PROBE_MAX_TOKENS',
   modelAliases: 'CROSSTALK_PROBE_MODEL_ALIASES',
 } as const;
+
+const text: Parser<string> = (value) => value;
+const repeatable = { parse: text, repeatable: true } as const;
+
+/**
+ * Every probe option with its env twin, help, parser and default, declared once (src/config/option.ts): the
+ * command registers these, and the simple ones are read through them. `--no-progress` is a terminal nicety
+ * with no env twin. List values (keys, models, sessions, aliases) are validated together in
+ * {@link resolveProbeConfig}, where one depends on another.
+ */
+export const PROBE_OPTIONS = {
+  target: defineOption('--target <url>', PROBE_ENV.target, 'gateway API (https://…/api/v1) or router/sidecar base URL', { parse: text }),
+  apiKey: defineOption('--api-key <key>', PROBE_ENV.apiKeys, 'API key, repeatable; printed by prefix only (env: comma-separated)', repeatable),
+  model: defineOption('--model <name>', PROBE_ENV.models, 'model to request, repeatable: requests alternate between them', repeatable),
+  session: defineOption(
+    '--session <[model=]0x…>',
+    PROBE_ENV.sessions,
+    'router/sidecar target: a session per model (pairs with --model in order), or several model=0x… for one per key',
+    repeatable,
+  ),
+  basicAuth: defineOption('--basic-auth <user:pass>', PROBE_ENV.basicAuth, 'router admin credentials for router/sidecar targets; never printed', { parse: text }),
+  apiKeyHeader: defineOption('--api-key-header <name>', PROBE_ENV.apiKeyHeader, 'router/sidecar target: header carrying the key', {
+    parse: text,
+    defaultText: DEFAULT_API_KEY_HEADER,
+  }),
+  requests: defineOption('--requests <n>', PROBE_ENV.requests, 'requests to send (unbounded with --duration)', {
+    parse: parsePositiveInt,
+    defaultText: String(DEFAULT_REQUESTS),
+  }),
+  concurrency: defineOption('--concurrency <n>', PROBE_ENV.concurrency, 'requests in flight at once', {
+    parse: parsePositiveInt,
+    fallback: DEFAULT_CONCURRENCY,
+    defaultText: String(DEFAULT_CONCURRENCY),
+  }),
+  duration: defineOption('--duration <dur>', PROBE_ENV.duration, 'keep sending for this long, e.g. 30s, 5m', { parse: positiveDuration }),
+  burst: defineOption('--burst <n>', PROBE_ENV.burst, 'back-to-back requests per key before the next key', {
+    parse: parsePositiveInt,
+    defaultText: 'min(8, concurrency/keys)',
+  }),
+  expectEcho: defineOption('--expect-echo', PROBE_ENV.expectEcho, "the upstream repeats the prompt's nonce: an answer without it is crosstalk", {
+    parse: parseBool,
+    fallback: false,
+  }),
+  format: defineOption('--format <format>', PROBE_ENV.format, 'text or json', {
+    parse: choice(PROBE_FORMATS),
+    fallback: 'text' as ProbeFormat,
+    defaultText: 'text',
+  }),
+  sidecarAdmin: defineOption('--sidecar-admin <url>', PROBE_ENV.sidecarAdmin, "join the sidecar's GET /incidents to the probe's requests", {
+    parse: parseHttpUrl,
+  }),
+  timeout: defineOption('--timeout <dur>', PROBE_ENV.timeout, 'limit per request, from sending it to its last byte', {
+    parse: positiveDuration,
+    fallback: DEFAULT_TIMEOUT_MS,
+    defaultText: `${DEFAULT_TIMEOUT_MS / 1000}s`,
+  }),
+  maxTokens: defineOption('--max-tokens <n>', PROBE_ENV.maxTokens, 'max_tokens of each request', {
+    parse: parsePositiveInt,
+    fallback: DEFAULT_MAX_TOKENS,
+    defaultText: String(DEFAULT_MAX_TOKENS),
+  }),
+  modelAlias: defineOption('--model-alias <a=b>', PROBE_ENV.modelAliases, 'treat response model a as b, repeatable', {
+    parse: parseAliases,
+    repeatable: true,
+  }),
+} as const;
+
+export const PROBE_OPTION_SPECS: readonly OptionSpec<unknown>[] = Object.values(PROBE_OPTIONS);
 
 /** Commander's option object (camelCase keys; repeatable options arrive as arrays). */
 export interface ProbeFlags {
@@ -134,18 +205,6 @@ function list(flag: string[] | undefined, flagName: string, env: Env, envName: s
   return { values: raw.split(',').map((v) => v.trim()), name: envName };
 }
 
-function parseBool(value: string, name: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(value)})`);
-}
-
-function positiveDuration(value: string, name: string): number {
-  const ms = parseDurationMs(value, name);
-  if (ms === 0) throw new ConfigError(`${name} must be greater than 0`);
-  return ms;
-}
-
 /** Keys are checked for shape only; an error names the key's position, never its value. */
 function parseKeys(values: string[], name: string): string[] {
   return values.map((key, i) => {
@@ -164,16 +223,6 @@ function parseModels(values: string[], name: string): string[] {
     if (!models.includes(model)) models.push(model);
   }
   return models;
-}
-
-function parseAliases(values: string[], name: string): Record<string, string> {
-  const aliases: Record<string, string> = {};
-  for (const pair of values.filter((v) => v !== '')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0 || eq === pair.length - 1) throw new ConfigError(`${name} must be alias=model pairs (got ${JSON.stringify(pair)})`);
-    aliases[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
-  }
-  return aliases;
 }
 
 /**
@@ -218,10 +267,12 @@ function parseBasicAuth(value: string, name: string): { username: string; passwo
  * Throws a ConfigError naming the option; no message ever carries a key or a password.
  */
 export function resolveProbeConfig(flags: ProbeFlags, env: Env = process.env): ProbeConfig {
-  const get = (flag: string, envName: string) => pick(flags as Record<string, unknown>, env, flag, envName);
+  const given = flags as Record<string, unknown>;
+  const get = (spec: OptionSpec<unknown>) => readRaw(spec, given, env);
+  const read = <T>(spec: OptionSpec<T>): T | undefined => readOption(spec, given, env);
   const warnings: string[] = [];
 
-  const targetRaw = get('--target', PROBE_ENV.target);
+  const targetRaw = get(PROBE_OPTIONS.target);
   if (targetRaw.value === undefined) {
     throw new ConfigError(
       `--target (or ${PROBE_ENV.target}) is required: the gateway's API (https://…/api/v1) or a router/sidecar URL`,
@@ -246,31 +297,27 @@ export function resolveProbeConfig(flags: ProbeFlags, env: Env = process.env): P
     throw new ConfigError('--api-key is required for a gateway target (or give --session for a router/sidecar target)');
   }
 
-  const authIn = get('--basic-auth', PROBE_ENV.basicAuth);
+  const authIn = get(PROBE_OPTIONS.basicAuth);
   const basicAuth = authIn.value === undefined ? undefined : parseBasicAuth(authIn.value, authIn.name);
   if (basicAuth !== undefined && mode === 'gateway') {
     throw new ConfigError(`${authIn.name} applies to router/sidecar targets only (give --session too)`);
   }
-  const headerIn = get('--api-key-header', PROBE_ENV.apiKeyHeader);
+  const headerIn = get(PROBE_OPTIONS.apiKeyHeader);
   const apiKeyHeader = (headerIn.value ?? DEFAULT_API_KEY_HEADER).toLowerCase();
   if (!HEADER_NAME.test(apiKeyHeader) || apiKeyHeader === 'authorization') {
     throw new ConfigError(`${headerIn.name} must be an HTTP header name other than authorization`);
   }
 
-  const opt = <T>(flag: string, envName: string, parse: (v: string, name: string) => T): T | undefined => {
-    const { value, name } = get(flag, envName);
-    return value === undefined ? undefined : parse(value, name);
-  };
-  const durationMs = opt('--duration', PROBE_ENV.duration, positiveDuration);
-  const requests = opt('--requests', PROBE_ENV.requests, parsePositiveInt) ?? (durationMs === undefined ? DEFAULT_REQUESTS : Infinity);
-  const concurrency = opt('--concurrency', PROBE_ENV.concurrency, parsePositiveInt) ?? DEFAULT_CONCURRENCY;
+  const durationMs = read(PROBE_OPTIONS.duration);
+  const requests = read(PROBE_OPTIONS.requests) ?? (durationMs === undefined ? DEFAULT_REQUESTS : Infinity);
+  const concurrency = read(PROBE_OPTIONS.concurrency) ?? DEFAULT_CONCURRENCY;
   if (concurrency > MAX_CONCURRENCY) throw new ConfigError(`--concurrency must be at most ${MAX_CONCURRENCY}`);
 
   const laneLabels = mode === 'gateway' || apiKeys.length > 0
     ? keyLabels(apiKeys)
     : Array.from({ length: Math.max(...Object.values(sessions).map((s) => s.length)) }, (_, i) => `lane-${i + 1}`);
   const burst =
-    opt('--burst', PROBE_ENV.burst, parsePositiveInt) ??
+    read(PROBE_OPTIONS.burst) ??
     Math.min(concurrency, MAX_DEFAULT_BURST, Math.max(2, Math.floor(concurrency / laneLabels.length)));
   if (mode === 'router' && apiKeys.length > 1) {
     const shared = models.filter((m) => (sessions[m]?.length ?? 0) < apiKeys.length);
@@ -286,9 +333,7 @@ export function resolveProbeConfig(flags: ProbeFlags, env: Env = process.env): P
   }
   if (models.length === 1) warnings.push('one --model: the rapid model switch is not exercised');
 
-  const expectIn = flags.expectEcho === true ? 'true' : env[PROBE_ENV.expectEcho];
-  const expectEcho = expectIn === undefined || expectIn === '' ? false : parseBool(expectIn, flags.expectEcho === true ? '--expect-echo' : PROBE_ENV.expectEcho);
-  const aliasesIn = list(flags.modelAlias, '--model-alias', env, PROBE_ENV.modelAliases);
+  const expectEcho = read(PROBE_OPTIONS.expectEcho) ?? false;
 
   return {
     target,
@@ -304,11 +349,11 @@ export function resolveProbeConfig(flags: ProbeFlags, env: Env = process.env): P
     durationMs,
     burst,
     expectEcho,
-    format: opt('--format', PROBE_ENV.format, (v, n) => parseChoice(v, n, PROBE_FORMATS)) ?? 'text',
-    sidecarAdmin: opt('--sidecar-admin', PROBE_ENV.sidecarAdmin, parseHttpUrl),
-    timeoutMs: opt('--timeout', PROBE_ENV.timeout, positiveDuration) ?? DEFAULT_TIMEOUT_MS,
-    maxTokens: opt('--max-tokens', PROBE_ENV.maxTokens, parsePositiveInt) ?? DEFAULT_MAX_TOKENS,
-    modelAliases: parseAliases(aliasesIn.values, aliasesIn.name),
+    format: read(PROBE_OPTIONS.format) ?? 'text',
+    sidecarAdmin: read(PROBE_OPTIONS.sidecarAdmin),
+    timeoutMs: read(PROBE_OPTIONS.timeout) ?? DEFAULT_TIMEOUT_MS,
+    maxTokens: read(PROBE_OPTIONS.maxTokens) ?? DEFAULT_MAX_TOKENS,
+    modelAliases: read(PROBE_OPTIONS.modelAlias) ?? {},
     progress: flags.progress !== false,
     laneLabels,
     warnings,

@@ -12,7 +12,8 @@ import {
   type ResponseHeaders,
   type SseEvent,
 } from '../inspect/index.js';
-import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../telemetry/attributes.js';
+import { inspectorSettings } from '../config/defaults.js';
+import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../protocol/headers.js';
 import type { EchoSource, ProbeFinding, ProbeRequestResult } from './result.js';
 import { nonceIndexes, probeRequestId } from './plan.js';
 
@@ -72,9 +73,12 @@ export class ProbeVerifier {
   readonly context: InspectorContext;
 
   constructor(readonly options: VerifierOptions) {
-    // `shared`: the probe does not know which session the gateway picked for a key, so it leaves the
+    // The sidecar's own rules with the sidecar's own defaults (src/config/defaults.ts), save one: `shared`,
+    // because the probe does not know which session the gateway picked for a key, so it leaves the
     // session-per-key rule to the sidecar (which sees the session header) and to the audit.
-    this.context = new InspectorContext({ sessionScope: 'shared', modelAliases: options.modelAliases ?? {} });
+    this.context = new InspectorContext(
+      inspectorSettings({ sessionScope: 'shared', modelAliases: options.modelAliases ?? {} }),
+    );
   }
 
   /** Call when the request is sent (the inspector counts it in flight from then on). */
