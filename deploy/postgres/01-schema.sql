@@ -29,14 +29,17 @@ CREATE INDEX ix_api_keys_key_prefix ON api_keys (key_prefix);
 
 -- id is the on-chain session id (0x + 64 hex); model the on-chain model id.
 CREATE TABLE sessions (
-  id text PRIMARY KEY,
-  user_id integer REFERENCES users (id),
-  api_key_id integer REFERENCES api_keys (id),
-  model text NOT NULL,
-  type text NOT NULL CHECK (type IN ('automated', 'manual')),
+  id varchar NOT NULL,
+  user_id integer,
+  api_key_id integer,
+  model varchar NOT NULL,
+  type varchar NOT NULL,
   created_at timestamp without time zone,
   expires_at timestamp without time zone NOT NULL,
-  is_active boolean
+  is_active boolean,
+  FOREIGN KEY (api_key_id) REFERENCES api_keys (id),
+  FOREIGN KEY (user_id) REFERENCES users (id),
+  PRIMARY KEY (id)
 );
 CREATE INDEX ix_sessions_api_key_id ON sessions (api_key_id);
 CREATE INDEX ix_sessions_is_active ON sessions (is_active);

@@ -11,8 +11,8 @@ import type { SchemaGeneration, Severity } from './result.js';
 const HEADER = `-- Generated from src/audit/fixtures.ts; test/audit/deploy-sql.test.ts keeps this file equal to it.
 `;
 
-/** 2025 generation: one active session per API key, guarded by a partial unique index. */
-export const API_KEY_SESSIONS_SCHEMA_SQL = `CREATE TABLE users (
+/** Accounts, in both gateway versions: users and their API keys (only the key's prefix is public). */
+export const ACCOUNTS_SCHEMA_SQL = `CREATE TABLE users (
   id serial PRIMARY KEY,
   cognito_user_id text NOT NULL UNIQUE,
   email text UNIQUE,
@@ -36,23 +36,36 @@ CREATE TABLE api_keys (
   is_default boolean NOT NULL DEFAULT false
 );
 CREATE INDEX ix_api_keys_key_prefix ON api_keys (key_prefix);
+`;
 
--- id is the on-chain session id (0x + 64 hex); model the on-chain model id.
+/**
+ * 2025 generation: one active session per API key, guarded by a partial unique index. As the gateway's
+ * consolidate_session_model migration (2025-04-28) creates it: String columns are varchar and `type`
+ * ('automated' or 'manual') is validated by the application, not by a CHECK.
+ */
+export const SESSIONS_TABLE_SQL = `-- id is the on-chain session id (0x + 64 hex); model the on-chain model id.
 CREATE TABLE sessions (
-  id text PRIMARY KEY,
-  user_id integer REFERENCES users (id),
-  api_key_id integer REFERENCES api_keys (id),
-  model text NOT NULL,
-  type text NOT NULL CHECK (type IN ('automated', 'manual')),
+  id varchar NOT NULL,
+  user_id integer,
+  api_key_id integer,
+  model varchar NOT NULL,
+  type varchar NOT NULL,
   created_at timestamp without time zone,
   expires_at timestamp without time zone NOT NULL,
-  is_active boolean
+  is_active boolean,
+  FOREIGN KEY (api_key_id) REFERENCES api_keys (id),
+  FOREIGN KEY (user_id) REFERENCES users (id),
+  PRIMARY KEY (id)
 );
 CREATE INDEX ix_sessions_api_key_id ON sessions (api_key_id);
 CREATE INDEX ix_sessions_is_active ON sessions (is_active);
 -- The guard the seed report relied on: one active session per API key.
 CREATE UNIQUE INDEX ${ACTIVE_KEY_INDEX_NAME} ON sessions (api_key_id, is_active) WHERE is_active IS true;
 `;
+
+/** The accounts and the 2025 sessions table: a database of the 2025 gateway. */
+export const API_KEY_SESSIONS_SCHEMA_SQL = `${ACCOUNTS_SCHEMA_SQL}
+${SESSIONS_TABLE_SQL}`;
 
 /**
  * 2026 generation: a model-keyed pool; a request claims an OPEN session with active_requests = 0. The DDL the
@@ -103,7 +116,7 @@ const hex = (text: string): string => `'0x' || encode(sha256(convert_to(${text},
  * Shaped like the seed report's DEV database: 2 active sessions of 2 keys and 2 users, 20 sessions created
  * in the last 24 hours by 2 keys, plus older history (a revoked key, sessions from three days ago).
  */
-export const API_KEY_SESSIONS_SEED_SQL = `INSERT INTO users (id, cognito_user_id, email, name, is_active, created_at, updated_at) VALUES
+export const ACCOUNTS_SEED_SQL = `INSERT INTO users (id, cognito_user_id, email, name, is_active, created_at, updated_at) VALUES
   (1, 'cognito-alice', 'alice@example.com', 'Alice', true, ${NOW} - interval '90 days', ${NOW} - interval '1 day'),
   (2, 'cognito-bob', 'bob@example.com', 'Bob', true, ${NOW} - interval '60 days', ${NOW} - interval '2 days');
 SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT max(id) FROM users));
@@ -114,8 +127,9 @@ INSERT INTO api_keys (id, key_prefix, hashed_key, encrypted_key, encryption_vers
   (2, 'sk-d4E5f6', encode(sha256('bob-default'), 'hex'), NULL, 1, 2, 'default', ${NOW} - interval '60 days', ${NOW}, true, true),
   (3, 'sk-g7H8i9', encode(sha256('alice-revoked'), 'hex'), NULL, 1, 1, 'old laptop', ${NOW} - interval '80 days', ${NOW} - interval '30 days', false, false);
 SELECT setval(pg_get_serial_sequence('api_keys', 'id'), (SELECT max(id) FROM api_keys));
+`;
 
--- Keys 1 and 2: ten sessions each in the last 24 hours, two hours apart, alternating two models (each
+export const SESSIONS_SEED_SQL = `-- Keys 1 and 2: ten sessions each in the last 24 hours, two hours apart, alternating two models (each
 -- switch closes the old session); only the newest is active and it expires in the future.
 INSERT INTO sessions (id, user_id, api_key_id, model, type, created_at, expires_at, is_active)
 SELECT ${hex("'session-' || k.id || '-' || n")},
@@ -136,6 +150,9 @@ SELECT ${hex("'session-' || k.id || '-' || n")},
 FROM api_keys k CROSS JOIN generate_series(10, 14) AS n
 WHERE k.id IN (1, 3);
 `;
+
+export const API_KEY_SESSIONS_SEED_SQL = `${ACCOUNTS_SEED_SQL}
+${SESSIONS_SEED_SQL}`;
 
 /**
  * One idle and one busy OPEN session, and settled CLOSED, EXPIRED and FAILED ones; each model under one id,
@@ -163,12 +180,16 @@ ${ROUTED_SESSIONS_SEED_SQL}`;
 
 const ALL_GENERATIONS: readonly SchemaGeneration[] = ['api_key_sessions', 'routed_pool'];
 
-/** Creates the gateway's tables for the given generations (both by default). */
+/**
+ * Creates the gateway's tables: the accounts (users, api_keys: both versions have them) and the sessions table
+ * of each generation given (both by default, as mid-migration; `['routed_pool']` is today's gateway).
+ */
 export async function createGatewaySchema(
   client: ClientBase,
   generations: readonly SchemaGeneration[] = ALL_GENERATIONS,
 ): Promise<void> {
-  if (generations.includes('api_key_sessions')) await client.query(API_KEY_SESSIONS_SCHEMA_SQL);
+  await client.query(ACCOUNTS_SCHEMA_SQL);
+  if (generations.includes('api_key_sessions')) await client.query(SESSIONS_TABLE_SQL);
   if (generations.includes('routed_pool')) await client.query(ROUTED_SESSIONS_SCHEMA_SQL);
 }
 
@@ -177,7 +198,8 @@ export async function seedCleanData(
   client: ClientBase,
   generations: readonly SchemaGeneration[] = ALL_GENERATIONS,
 ): Promise<void> {
-  if (generations.includes('api_key_sessions')) await client.query(API_KEY_SESSIONS_SEED_SQL);
+  await client.query(ACCOUNTS_SEED_SQL);
+  if (generations.includes('api_key_sessions')) await client.query(SESSIONS_SEED_SQL);
   if (generations.includes('routed_pool')) await client.query(ROUTED_SESSIONS_SEED_SQL);
 }
 

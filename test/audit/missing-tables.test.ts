@@ -19,7 +19,7 @@ it("today's schema (routed_sessions only): every routed check runs, the sessions
   const [database] = report.databases;
   expect(database?.outcome).toBe('clean');
   expect(database?.schema?.generations).toEqual(['routed_pool']);
-  expect(database?.schema?.missingTables).toEqual(['users', 'api_keys', 'sessions']);
+  expect(database?.schema?.missingTables).toEqual(['sessions']);
   const notApplicable = 'table sessions not found (this database has the newer routed_sessions pool)';
   expect(statuses(database?.checks ?? [])).toEqual([
     ...SESSIONS_CHECKS.map((id) => `${id}: not_applicable (${notApplicable})`),
