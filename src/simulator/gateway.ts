@@ -26,6 +26,8 @@ export interface GatewayOptions {
   keyHeader?: string;
   /** The older gateway's `?session_id=0x…` query (the router ignores it). */
   sessionQuery?: boolean;
+  /** Milliseconds since the epoch, for `startedAt` / `endedAt`; default Date.now. */
+  clock?: () => number;
 }
 
 export interface GatewayChatRequest {
@@ -49,6 +51,9 @@ export interface GatewayChatResult {
   /** Completion ids and models of the JSON chunks (or the JSON body), in order. */
   ids: string[];
   models: string[];
+  /** `clock()` when the request was sent and when its body ended (for replays ordered by these events). */
+  startedAt: number;
+  endedAt: number;
 }
 
 interface PooledSession {
@@ -157,16 +162,21 @@ export class SimulatedGateway {
       delete body['model'];
       delete body['session_id'];
       const query = this.options.sessionQuery === true ? `?session_id=${session.id}` : '';
+      const clock = this.options.clock ?? Date.now;
+      const startedAt = clock();
       const res = await request(`${this.options.baseUrl}/v1/chat/completions${query}`, {
         method: 'POST',
         headers: { ...this.chatHeaders(session.id, req.apiKey, stream), ...req.headers },
         body: JSON.stringify(body),
       });
       const text = await res.body.text();
+      const endedAt = clock();
       const rid = res.headers['x-request-id'];
       return {
         status: res.statusCode,
         sessionId: session.id,
+        startedAt,
+        endedAt,
         requestId: typeof rid === 'string' ? rid : undefined,
         body: text,
         ...chunkIdentity(text),
