@@ -75,6 +75,8 @@ export interface JudgeSummary {
   starved: boolean;
   /** Completions the answer carried (finish_reasons of one choice, or usage chunks). */
   completions: number;
+  /** Content chunks changed id within the answer (benign on its own: llama.cpp, SGLang). */
+  completionIdDrift: boolean;
   splicedEvents: number;
   /** Payloads that looked like JSON and parsed neither whole nor as spliced pieces. */
   unparsedPayloads: number;
@@ -467,6 +469,7 @@ export class RequestJudge {
       echo: this.echo,
       starved,
       completions,
+      completionIdDrift: this.driftedContent,
       splicedEvents: this.spliced,
       unparsedPayloads: this.unparsed,
       unknownSessions: this.sessionsToResolve,

@@ -384,6 +384,7 @@ export class ResponseInspector implements SseEventSkipper {
       summary.findings = [...this.found];
       summary.reasons = [...this.reasonSet];
       summary.detection = judged.summary;
+      summary.completionIdDrift = judged.summary.completionIdDrift;
       // A rewritten echo (an id the sidecar never issued) cannot pair anything: reported as 'missing' here and as
       // 'rewritten' in `detection.echo` (RequestIdEcho in telemetry/attributes.ts has no such value yet).
       summary.requestIdEcho = judged.summary.echo === 'foreign' ? 'mismatch' : judged.summary.echo === 'match' ? 'match' : 'missing';
