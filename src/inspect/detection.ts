@@ -124,6 +124,17 @@ export class Detection {
     return new RequestJudge(this, facts);
   }
 
+  /**
+   * Looks up, with the request's own `authorization` (used for this call only, never kept), every session the
+   * judge does not know the model of: at request start, and again after a failover line named a new session.
+   * Resolves when done (each look-up bounded by its timeout); never rejects; a no-op with look-ups off.
+   */
+  async resolveSessions(judge: RequestJudge, authorization: string | undefined): Promise<void> {
+    const resolver = this.resolver;
+    if (resolver === undefined) return;
+    await Promise.all(judge.sessionsToResolve.map((session) => resolver.resolve(session, authorization)));
+  }
+
   /** Which control-plane call a request is (call when a non-chat request arrives); undefined: not one. */
   controlCall(method: string, path: string): ControlCall | undefined {
     return classifyControlCall(method, path);
