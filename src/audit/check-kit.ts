@@ -1,5 +1,6 @@
 import type { ClientBase, QueryResultRow } from 'pg';
 import type { CheckStatus, SampleRow, SchemaGeneration, Severity, SeverityCounts } from './result.js';
+import type { ProviderMemory } from './provider-state.js';
 import type { DetectedSchema, TableRequirement } from './schema-detect.js';
 
 /** What every check may read besides the database: the window, the sample bound, thresholds, the schema. */
@@ -17,6 +18,8 @@ export interface CheckContext {
   /** Grace for `routed_sessions` expiry and terminal states (the newer gateway's reaper runs every 30 s). */
   routedGraceSeconds: number;
   schema: DetectedSchema;
+  /** `--provider-state`: this database's providers as the previous run saw them; undefined without the flag. */
+  providers?: ProviderMemory;
 }
 
 export interface CheckFinding {
@@ -42,6 +45,8 @@ export interface AuditCheck {
    */
   generation?: SchemaGeneration;
   requires: TableRequirement[];
+  /** Why the check does not apply to this run (an input it needs was not given); undefined when it does. */
+  notApplicable?(ctx: CheckContext): string | undefined;
   sql: string;
   params(ctx: CheckContext): Array<string | number>;
   /** Runs inside the audit's read-only transaction (and a savepoint of its own); throws on a driver error. */

@@ -8,6 +8,7 @@
  * `state::text`: the migrations declare state as VARCHAR(20) (the app validates it), but a deployment may have
  * made it an enum; the labels are the same.
  */
+import type { ClientBase } from 'pg';
 import {
   defineQueryCheck,
   describeSeconds,
@@ -15,9 +16,12 @@ import {
   judgeGraded,
   judgeOffending,
   plural,
+  type AuditCheck,
   type CheckContext,
+  type CheckFinding,
   type GradedRow,
 } from './check-kit.js';
+import { MAX_REMEMBERED_SESSIONS } from './provider-state.js';
 
 /** States a session does not leave; none of them may count a request once the reaper had its chance. */
 export const TERMINAL_STATES = ['CLOSED', 'EXPIRED', 'FAILED'] as const;
@@ -235,8 +239,8 @@ export const routedProviderIdentity = defineQueryCheck<ProviderRow>({
     'A bid belongs to one provider on chain, so every session opened on a bid_id records one ' +
     'provider_address. Two addresses for one bid mean a session’s recorded provider is not the one serving ' +
     'it (live sessions: violation; settled only: warning). What one table cannot show: a single session id ' +
-    'whose provider_address was overwritten, since the row keeps only the latest value; that change is ' +
-    'visible only by comparing runs (not done by this audit).',
+    'whose provider_address was overwritten, since the row keeps only the latest value; routed_provider_change ' +
+    'compares runs for that.',
   requires: [
     { table: 'routed_sessions', columns: ['state'] },
     // Added by later gateway migrations (2026-07): on an older pool the check does not apply.
@@ -267,3 +271,79 @@ LIMIT $1`,
     (r) => ({ id: r.id, detail: r.problem }),
   ),
 });
+
+/** This run's live sessions and their providers, remembered for the next run's comparison. */
+export const LIVE_PROVIDERS_SQL = `SELECT id::text AS id, provider_address
+FROM routed_sessions
+WHERE state::text IN (${LIVE_SQL}) AND provider_address IS NOT NULL
+ORDER BY id
+LIMIT ${MAX_REMEMBERED_SESSIONS}`;
+
+interface ChangedRow {
+  id: string;
+  was: string;
+  now: string;
+  total: string;
+}
+
+const CHANGED_SQL = `WITH previous AS (
+  SELECT * FROM unnest($1::text[], $2::text[]) AS p(id, provider_address)
+), offending AS MATERIALIZED (
+  SELECT r.id::text AS id, p.provider_address AS was, r.provider_address AS now
+  FROM previous p
+  JOIN routed_sessions r ON r.id = p.id
+  WHERE r.provider_address IS NOT NULL AND lower(r.provider_address) <> lower(p.provider_address)
+)
+SELECT id, was, now, (SELECT count(*) FROM offending) AS total
+FROM offending
+ORDER BY id
+LIMIT $3`;
+
+export const routedProviderChange: AuditCheck = {
+  id: 'routed_provider_change',
+  generation: 'routed_pool',
+  title: 'Routed sessions whose provider changed since the last run',
+  proves:
+    'No session id is served by another provider than the one --provider-state recorded for it on the ' +
+    'previous run (a session is bound on chain to one provider: a new address under the same id means the ' +
+    'row now describes another session than the one requests were routed to). One table keeps only the ' +
+    'latest address, so this needs the previous run; without --provider-state it does not apply.',
+  requires: [
+    { table: 'routed_sessions', columns: ['id', 'state'] },
+    { table: 'routed_sessions', columns: ['provider_address'], optional: true },
+  ],
+  notApplicable: (ctx) =>
+    ctx.providers === undefined
+      ? 'a change of provider_address shows only across runs: give --provider-state <file> to compare with the last run'
+      : undefined,
+  sql: CHANGED_SQL,
+  params: (ctx) => {
+    const n = ctx.providers?.previous?.size ?? 0;
+    return [`${n} session ids of the previous run`, `their ${n} provider addresses`, ctx.sampleLimit];
+  },
+  async run(client: ClientBase, ctx: CheckContext): Promise<CheckFinding> {
+    const memory = ctx.providers;
+    const live = await client.query<{ id: string; provider_address: string }>(LIVE_PROVIDERS_SQL);
+    const current = new Map(live.rows.map((r) => [r.id, r.provider_address]));
+    memory?.record(current);
+    const previous = memory?.previous;
+    if (previous === undefined) {
+      return {
+        status: 'info',
+        summary:
+          `first run with --provider-state: recorded the providers of ${plural(current.size, 'live session')}; ` +
+          'a change shows from the next run',
+        rowsFound: current.size,
+      };
+    }
+    const ids = [...previous.keys()];
+    const { rows } = await client.query<ChangedRow>(CHANGED_SQL, [ids, ids.map((id) => previous.get(id) ?? ''), ctx.sampleLimit]);
+    const since = memory?.previousAt === undefined ? 'the last run' : `the run of ${memory.previousAt}`;
+    return judgeOffending<ChangedRow>(
+      'violation',
+      `no session's provider_address changed since ${since} (${plural(previous.size, 'session')} compared)`,
+      (total) => `${plural(total, 'routed session')} now record another provider than at ${since}`,
+      (r) => ({ id: r.id, detail: `provider_address ${r.was} then, ${r.now} now` }),
+    )(rows);
+  },
+};

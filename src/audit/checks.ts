@@ -10,6 +10,7 @@ import {
   routedModelIdentity,
   routedNegativeRequests,
   routedOpenExpired,
+  routedProviderChange,
   routedProviderIdentity,
   routedTerminalBusy,
 } from './checks-routed.js';
@@ -32,4 +33,5 @@ export const AUDIT_CHECKS: readonly AuditCheck[] = [
   routedOpenExpired,
   routedModelIdentity,
   routedProviderIdentity,
+  routedProviderChange,
 ];

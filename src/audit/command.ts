@@ -16,6 +16,7 @@ import { renderJsonReport } from './report-json.js';
 import { renderMarkdownReport } from './report-markdown.js';
 import { renderTextReport } from './report-text.js';
 import { executePrintGrants } from './print-grants.js';
+import { ProviderState } from './provider-state.js';
 import { databaseErrorLine, runAudit } from './run-audit.js';
 
 const RENDERERS: Record<AuditFormat, (report: AuditReport) => string> = {
@@ -41,7 +42,18 @@ export interface AuditIo {
  */
 export async function executeAudit(config: AuditConfig, tracer: Tracer, io: AuditIo): Promise<ExitCode> {
   if (config.printGrants) return executePrintGrants(config, io);
-  const report = await runAudit({ ...config, tracer });
+  const { providerStateFile, ...settings } = config;
+  const providerState = providerStateFile === undefined ? undefined : await ProviderState.load(providerStateFile);
+  const report = await runAudit({ ...settings, tracer, ...(providerState === undefined ? {} : { providerState }) });
+  if (providerState !== undefined) {
+    try {
+      await providerState.save();
+    } catch (err) {
+      throw new Error(`audit: could not write --provider-state ${providerState.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+  }
   if (config.metricsFile !== undefined) {
     try {
       await writeFileAtomically(config.metricsFile, renderAuditMetrics(report, Date.now()));

@@ -51,6 +51,7 @@ export const AUDIT_ENV = {
   strict: 'CROSSTALK_AUDIT_STRICT',
   metricsFile: 'CROSSTALK_AUDIT_METRICS_FILE',
   grantRole: 'CROSSTALK_AUDIT_GRANT_ROLE',
+  providerState: 'CROSSTALK_AUDIT_PROVIDER_STATE',
 } as const;
 
 /** A whole number from 1 to `max`, in the shared wording of src/config/values.ts. */
@@ -155,6 +156,12 @@ export const AUDIT_OPTIONS = {
     'write Prometheus textfile metrics here, atomically',
     { parse: filePath },
   ),
+  providerState: defineOption(
+    '--provider-state <file>',
+    AUDIT_ENV.providerState,
+    "remember live routed sessions' provider_address here and flag a change on the next run",
+    { parse: filePath },
+  ),
   grantRole: defineOption('--grant-role <role>', AUDIT_ENV.grantRole, 'the role --print-grants grants to', {
     parse: roleName,
     fallback: DEFAULT_GRANT_ROLE,
@@ -179,6 +186,7 @@ export interface AuditFlags {
   routedGrace?: string;
   strict?: boolean;
   metricsFile?: string;
+  providerState?: string;
   printGrants?: boolean;
   grantRole?: string;
 }
@@ -213,6 +221,8 @@ export interface AuditConfig extends AuditSettings {
   out: string | undefined;
   /** Write Prometheus textfile metrics here (node_exporter textfile collector), atomically. */
   metricsFile: string | undefined;
+  /** Read and replace the previous run's live providers here (routed_provider_change). */
+  providerStateFile: string | undefined;
   /** Print the GRANT statements for the detected schema instead of auditing. */
   printGrants: boolean;
   /** The role those GRANTs name. */
@@ -290,6 +300,7 @@ export function resolveAuditConfig(flags: AuditFlags, env: NodeJS.ProcessEnv = p
     format: read(AUDIT_OPTIONS.format) ?? DEFAULT_FORMAT,
     out: read(AUDIT_OPTIONS.out),
     metricsFile: read(AUDIT_OPTIONS.metricsFile),
+    providerStateFile: read(AUDIT_OPTIONS.providerState),
     printGrants: flags.printGrants === true,
     grantRole: read(AUDIT_OPTIONS.grantRole) ?? DEFAULT_GRANT_ROLE,
     since: sinceText,

@@ -22,6 +22,7 @@ import {
   type DatabaseReport,
 } from './result.js';
 import type { AuditSettings, DatabaseTarget } from './options.js';
+import type { ProviderState } from './provider-state.js';
 import { errorMessage, isSqlState } from './pg-errors.js';
 import { ConnectionLostError, runCheck } from './run-check.js';
 import { detectSchema, schemaReport, type DetectedSchema } from './schema-detect.js';
@@ -51,6 +52,8 @@ export const SET_LOCALS_SQL = "SELECT set_config('statement_timeout', $1, true),
 export interface RunAuditOptions extends AuditSettings {
   databases: DatabaseTarget[];
   tracer: Tracer;
+  /** `--provider-state`, loaded: each database's previous providers, and where this run's go. */
+  providerState?: ProviderState;
   /** Defaults to every check; tests add their own. */
   checks?: readonly AuditCheck[];
 }
@@ -180,6 +183,7 @@ export async function auditDatabase(target: DatabaseTarget, options: RunAuditOpt
       sessionsGraceSeconds: options.sessionsGraceSeconds,
       routedGraceSeconds: options.routedGraceSeconds,
       schema,
+      ...(options.providerState === undefined ? {} : { providers: options.providerState.memory(target.label) }),
     };
     const all = options.checks ?? AUDIT_CHECKS;
     for (const [index, check] of all.entries()) {

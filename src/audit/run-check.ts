@@ -135,7 +135,11 @@ export async function runCheck(
   const base = baseResult(check, ctx);
   const elapsed = (): number => Math.round(performance.now() - started);
 
-  const unmet = generationUnmet(check.generation, ctx.schema) ?? unmetRequirement(check.requires, ctx.schema);
+  const notApplicable = check.notApplicable?.(ctx);
+  const unmet =
+    generationUnmet(check.generation, ctx.schema) ??
+    unmetRequirement(check.requires, ctx.schema) ??
+    (notApplicable === undefined ? undefined : { status: 'not_applicable' as const, reason: notApplicable });
   if (unmet !== undefined) {
     const result: CheckResult = {
       ...base,

@@ -23,7 +23,7 @@ Tool: crosstalk audit ${VERSION}
 
 Executive Summary
 ✅ NO ISOLATION VIOLATION FOUND
-  DEV  ✅ clean (13 pass, 2 info)
+  DEV  ✅ clean (13 pass, 2 info, 1 not applicable)
 
 ========================================================================
 DEV Database Results
@@ -84,6 +84,9 @@ CHECK routed_model_identity: Model names and model ids that disagree
 CHECK routed_provider_identity: Bids recorded under more than one provider
 ✅ every bid_id records one provider_address
 
+CHECK routed_provider_change: Routed sessions whose provider changed since the last run
+➖ NOT APPLICABLE: a change of provider_address shows only across runs: give --provider-state <file> to compare with the last run
+
 All checks
   CHECK                       STATUS          ROWS  RESULT
   1 shared_across_keys        pass (vacuous)  0     0 rows: no active session id carries more than one API key
@@ -101,6 +104,7 @@ All checks
   routed_open_expired         pass            0     no OPEN routed session is past its expires_at
   routed_model_identity       pass            0     every model_id has one model_name and every model_name one model_id
   routed_provider_identity    pass            0     every bid_id records one provider_address
+  routed_provider_change      not applicable  -     a change of provider_address shows only across runs: give --provider-state <file> to compare with the last run
 
 ========================================================================
 What We Checked

@@ -41,7 +41,7 @@ it('clean DEV plus unreachable PROD: exit 2, the report on stdout, one masked li
   );
   expect(run.code).toBe(2);
   expect(run.stdout).toMatch(/^Session-Isolation Audit - Results\n/);
-  expect(run.stdout).toContain('  DEV   ✅ clean (13 pass, 2 info)\n');
+  expect(run.stdout).toContain('  DEV   ✅ clean (13 pass, 2 info, 1 not applicable)\n');
   expect(run.stdout).not.toContain('s3cret-pw');
 });
 

@@ -35,5 +35,6 @@ it('a database initialised from the deploy files, as docker-compose does, audits
     'routed_open_expired:pass',
     'routed_model_identity:pass',
     'routed_provider_identity:pass',
+    'routed_provider_change:not_applicable',
   ]);
 });

@@ -27,6 +27,7 @@ export function auditConfig(databases: DatabaseTarget[], overrides: Partial<Audi
     format: 'text',
     out: undefined,
     metricsFile: undefined,
+    providerStateFile: undefined,
     printGrants: false,
     grantRole: DEFAULT_GRANT_ROLE,
     ...overrides,

@@ -27,6 +27,7 @@ describe('resolveAuditConfig', () => {
       churnSessions: DEFAULT_CHURN_SESSIONS,
       churnMinutes: DEFAULT_CHURN_MINUTES,
       metricsFile: undefined,
+      providerStateFile: undefined,
       printGrants: false,
       grantRole: 'crosstalk_audit',
       // The gateways' own reaper intervals (../shared/CONTEXT.md): 15 min for sessions, 30 s for routed_sessions.
@@ -52,6 +53,7 @@ describe('resolveAuditConfig', () => {
       CROSSTALK_AUDIT_STRICT: 'true',
       CROSSTALK_AUDIT_METRICS_FILE: '/var/lib/node_exporter/textfile/crosstalk.prom',
       CROSSTALK_AUDIT_GRANT_ROLE: 'auditor',
+      CROSSTALK_AUDIT_PROVIDER_STATE: '/var/lib/crosstalk/providers.json',
     };
     expect(resolveAuditConfig({}, env)).toEqual({
       databases: [
@@ -68,6 +70,7 @@ describe('resolveAuditConfig', () => {
       churnSessions: 10,
       churnMinutes: 2,
       metricsFile: '/var/lib/node_exporter/textfile/crosstalk.prom',
+      providerStateFile: '/var/lib/crosstalk/providers.json',
       printGrants: false,
       grantRole: 'auditor',
       sessionsGraceSeconds: 3600,

@@ -28,7 +28,7 @@ it('audits DEV (clean) and PROD (corrupt) at once: one report, both sections, ex
     [
       'Executive Summary',
       '❌ ISOLATION VIOLATION FOUND',
-      '  DEV   ✅ clean (13 pass, 2 info)',
+      '  DEV   ✅ clean (13 pass, 2 info, 1 not applicable)',
       '  PROD  ❌ violation: active_key_index (1 row), owner_mismatch (1 row)',
     ].join('\n'),
   );

@@ -20,7 +20,7 @@ it('an unreachable database gives exit 2 and one line with its masked URL; the o
     [
       'Executive Summary',
       '❗ AUDIT COULD NOT RUN',
-      '  DEV   ✅ clean (13 pass, 2 info)',
+      '  DEV   ✅ clean (13 pass, 2 info, 1 not applicable)',
       '  PROD  ❗ could not be reached: connect ECONNREFUSED 127.0.0.1:1',
     ].join('\n'),
   );
