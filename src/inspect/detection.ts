@@ -146,6 +146,12 @@ export class Detection {
   }
 }
 
+/**
+ * A starved answer and a multi-completion one pair only when they were in flight together, within this slack
+ * (clock granularity, the proxy seeing ends in another order than the router wrote them).
+ */
+const PAIR_SLACK_MS = 2000;
+
 /** Chunks a request tracks per choice at most for structure rules. */
 const MAX_TRACKED_CHOICES = 16;
 
@@ -455,9 +461,10 @@ export class RequestJudge {
       ...(this.facts.link !== undefined && { link: this.facts.link }),
     };
     if (starved || completions > 1) {
-      const windowMs = store.starvationWindowMs;
-      for (const peer of store.recentAnswers(upstream, answer.startedAt - windowMs)) {
+      for (const peer of store.recentAnswers(upstream, answer.startedAt - PAIR_SLACK_MS)) {
         if (peer.requestId === answer.requestId) continue;
+        // The same window: both were in flight together (give or take the slack), as a misdirected reply needs.
+        if (peer.startedAt > answer.endedAt + PAIR_SLACK_MS) continue;
         const pair = (starved && peer.completions > 1) || (completions > 1 && peer.starved);
         if (!pair) continue;
         this.links.push({ requestId: peer.requestId, ...(peer.link !== undefined && { link: peer.link }) });

@@ -70,7 +70,7 @@ export interface DetectionStoreOptions {
   maxLiveIds?: number;
   /** Request ids remembered as issued (default 100,000, for the completion-id window). */
   maxIssuedRequestIds?: number;
-  /** Window of the starvation rule (default 30 s). */
+  /** How long starved and multi-completion answers are kept for pairing (default 5 min: longer than a stream). */
   starvationWindowMs?: number;
   /** Distinct sessions that make a model-name quorum (default 2). */
   nameQuorum?: number;
@@ -118,7 +118,7 @@ const DEFAULTS = {
   maxSessions: 100_000,
   maxLiveIds: 100_000,
   maxIssuedRequestIds: 100_000,
-  starvationWindowMs: 30_000,
+  starvationWindowMs: 5 * 60_000,
 };
 
 /** Recent answers kept at most per upstream (the starvation window is short; this caps a burst). */

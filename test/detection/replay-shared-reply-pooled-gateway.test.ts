@@ -46,10 +46,18 @@ it('router bug shared-reply behind the pooled gateway: recipients and starved re
   expect(starved.length).toBeGreaterThan(0);
   expect(victims.filter((o) => o.flaggedBy.length === 0).map((o) => `${o.exchange.requestId}${o.starved ? ':starved' : ''}`)).toEqual([]);
   expect(innocents.filter((o) => o.flaggedBy.length > 0).map((o) => `${o.exchange.requestId}:${o.flaggedBy.join('+')}`)).toEqual([]);
-  // Each starved request's incident names the recipient it was paired with.
+  // Each starved request is paired with the request that received its answer (among the ones it is linked to).
+  const pairs = new Map<string, Set<string>>();
+  const pair = (a: string, b: string) => pairs.set(a, (pairs.get(a) ?? new Set()).add(b));
+  for (const o of outcomes) {
+    for (const f of o.summary.findings) if (f.evidence.other_request_id !== undefined) pair(o.exchange.requestId, String(f.evidence.other_request_id));
+    for (const p of o.summary.detection?.peerFindings ?? []) if (p.finding.evidence.other_request_id !== undefined) pair(p.requestId, String(p.finding.evidence.other_request_id));
+    // Every pairing is a span link (the evidence names the first).
+    for (const l of o.summary.detection?.links ?? []) pair(o.exchange.requestId, l.requestId);
+  }
   for (const o of starved) {
-    const peer = outcomes.flatMap((p) => p.summary.detection?.peerFindings ?? []).find((p) => p.requestId === o.exchange.requestId);
-    const own = o.summary.findings.find((f) => f.reason === 'starved_request');
-    expect(own?.evidence.other_request_id ?? peer?.finding.evidence.other_request_id).toMatch(/^req-\d+$/);
+    const holder = outcomes.find((p) => p.exchange.result.body.includes(`nonce:${o.exchange.nonce}`));
+    expect(holder).toBeDefined();
+    expect([...(pairs.get(o.exchange.requestId) ?? [])]).toContain(holder?.exchange.requestId);
   }
 });
