@@ -19,7 +19,8 @@ import { EXIT_CODES, type OffendingRequest, type ProbeRequestResult, type Verdic
 export type VerdictInput = Pick<
   ProbeRequestResult,
   'requestId' | 'lane' | 'model' | 'outcome' | 'echo' | 'reasons' | 'sidecarReasons' | 'findings' | 'error' | 'status'
->;
+> &
+  Partial<Pick<ProbeRequestResult, 'upstreamRequestId'>>;
 
 /** Offending requests listed in a verdict at most (the counts cover all of them). */
 export const MAX_OFFENDING = 100;
@@ -97,6 +98,15 @@ export function decideVerdict(all: readonly VerdictInput[]): VerdictResult {
     return result('COULD NOT RUN', `${why}: check --target and the credentials`, details);
   }
   if (matched === 0) {
+    const ownIds = answered.filter((r) => r.upstreamRequestId !== undefined).length;
+    if (ownIds > 0) {
+      return result(
+        'UNVERIFIED',
+        `the gateway answered with X-Request-Ids of its own (${ownIds} of ${answered.length} answers): the router's ` +
+          'echo is not visible through it; probe the sidecar directly, or join its incidents (--sidecar-admin)',
+        details,
+      );
+    }
     return result(
       'UNVERIFIED',
       `no answer echoed its x-request-id (${answered.length} answered): the upstream does not echo request ids, so a correct answer cannot be told from a lucky one`,

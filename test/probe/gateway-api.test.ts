@@ -27,7 +27,11 @@ it('the newer gateway answers with an X-Request-Id of its own: recorded for the 
   expect(result.requests.map((r) => r.reasons)).toEqual([[], [], [], []]);
   expect(result.requests.map((r) => r.upstreamRequestId).sort()).toEqual(['gw-00000001', 'gw-00000002', 'gw-00000003', 'gw-00000004']);
   expect(result.requests.map((r) => r.echo)).toEqual(['missing', 'missing', 'missing', 'missing']);
-  expect(result.verdict.verdict).toBe('UNVERIFIED');
+  expect([result.verdict.verdict, result.verdict.summary]).toEqual([
+    'UNVERIFIED',
+    "the gateway answered with X-Request-Ids of its own (4 of 4 answers): the router's echo is not visible through it; " +
+      'probe the sidecar directly, or join its incidents (--sidecar-admin)',
+  ]);
 });
 
 it('a router or sidecar target keeps /v1/chat/completions', () => {
