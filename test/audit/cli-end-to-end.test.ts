@@ -74,3 +74,19 @@ it('a bad flag: exit 2 with one line naming the option', async () => {
     'crosstalk: --db must be label=postgres://… with a label of letters, digits, _ . - (got "postgres://app:***@db/gw")\n',
   ]);
 });
+
+it('a check that cannot run: exit 3 (UNVERIFIED), each check named on stderr; --print-grants: the GRANTs, exit 0', async () => {
+  const db = await cleanGateway(['api_key_sessions']);
+  await db.exec('ALTER TABLE sessions DROP CONSTRAINT sessions_api_key_id_fkey; DROP TABLE api_keys');
+  const run = await crosstalk(['audit', '--db', `dev=${db.url}`]);
+  expect(run.code).toBe(3);
+  expect(run.stderr).toBe(
+    `crosstalk audit: database "dev" (${db.url}) 2 checks could not run: owner_mismatch (table api_keys not found); ` +
+      'active_without_key (table api_keys not found)\n',
+  );
+  expect(run.stdout).toContain('❔ UNVERIFIED: NOT EVERY CHECK COULD RUN\n');
+
+  const grants = await crosstalk(['audit', '--db', `dev=${db.url}`, '--print-grants', '--grant-role', 'auditor']);
+  expect([grants.code, grants.stderr]).toEqual([0, '']);
+  expect(grants.stdout).toContain('GRANT SELECT ("id", "user_id", "api_key_id", "created_at", "expires_at", "is_active") ON "public"."sessions" TO auditor;\n');
+});
