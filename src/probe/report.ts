@@ -4,7 +4,8 @@
  */
 import type { GroupStats, ProbeResult } from './result.js';
 
-export const JSON_REPORT_FORMAT = 'crosstalk-probe-report/v1';
+/** v2: in-band errors are failed requests; offending requests carry the gateway's upstreamRequestId; the join counts its methods. */
+export const JSON_REPORT_FORMAT = 'crosstalk-probe-report/v2';
 /** Offending requests listed in the text report (JSON lists up to `MAX_OFFENDING`). */
 export const TEXT_OFFENDING_LIMIT = 10;
 

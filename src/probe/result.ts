@@ -95,6 +95,8 @@ export const EXIT_CODES: Record<Verdict, ProbeExitCode> = {
 
 export interface OffendingRequest {
   requestId: string;
+  /** The gateway's own id for it (its `X-Request-Id`), to find it in the gateway's and the sidecar's logs. */
+  upstreamRequestId?: string;
   lane: string;
   model: string;
   reasons: FindingReason[];

@@ -76,6 +76,7 @@ export function decideVerdict(all: readonly VerdictInput[]): VerdictResult {
       details,
       offending.slice(0, MAX_OFFENDING).map((r) => ({
         requestId: r.requestId,
+        ...(r.upstreamRequestId !== undefined && { upstreamRequestId: r.upstreamRequestId }),
         lane: r.lane,
         model: r.model,
         reasons: [...r.reasons],

@@ -39,3 +39,15 @@ it('a router or sidecar target keeps /v1/chat/completions', () => {
   expect(chatCompletionsUrl(new URL('https://gw.example'), 'gateway')).toBe('https://gw.example/api/v1/chat/completions');
   expect(chatCompletionsUrl(new URL('https://gw.example/api/v1/'), 'gateway')).toBe('https://gw.example/api/v1/chat/completions');
 });
+
+it("an offending request through the gateway is listed with the gateway's own id, to find it in the gateway's logs", async () => {
+  const upstream = await startFakeUpstream({ ownRequestIds: true, repeatNonce: false });
+  const config = resolveProbeConfig(
+    { target: upstream.url, apiKey: [TEST_KEYS[0] as string], model: ['a'], requests: '1', expectEcho: true, progress: false },
+    {},
+  );
+  const result = await runProbe(config, { runId: 'gwapi3' });
+  expect(result.verdict.offending.map((o) => [o.requestId, o.upstreamRequestId, o.reasons])).toEqual([
+    ['probe-gwapi3-1', 'gw-00000001', ['nonce_missing']],
+  ]);
+});

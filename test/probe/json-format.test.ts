@@ -25,7 +25,7 @@ it('--format json: one JSON document on stdout for CI, with tables, verdict and 
     'format', 'tool', 'version', 'runId', 'startedAt', 'durationMs', 'target', 'settings', 'totals', 'byModel', 'byLane', 'verdict', 'warnings',
   ]);
   expect(report).toMatchObject({
-    format: 'crosstalk-probe-report/v1',
+    format: 'crosstalk-probe-report/v2',
     tool: 'crosstalk probe',
     target: { url: `${upstream.url}/api/v1`, chatUrl: `${upstream.url}/api/v1/chat/completions`, mode: 'gateway' },
     settings: { requests: 8, concurrency: 4, durationMs: null, burst: 2, expectEcho: false, models: ['a', 'b'], lanes: ['sk-ProbeA', 'sk-ProbeB'] },
