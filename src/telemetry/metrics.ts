@@ -35,7 +35,7 @@ export type InspectionDegradedReason = (typeof INSPECTION_DEGRADED_REASONS)[numb
 export const INSPECTION_RESULTS = ['inspected', 'uninspected'] as const;
 
 /** Identity values that are capped before they reach spans and registries (more can be declared at run time). */
-export const IDENTITY_FIELDS = ['session_id', 'api_key_id'] as const;
+export const IDENTITY_FIELDS = ['session_id', 'model_id', 'api_key_id'] as const;
 
 /** Route templates whose in-flight gauge is pre-declared (the dashboard shows zeros, not gaps). */
 export const KNOWN_ROUTES = ['/v1/chat/completions', '/v1/models', '/v1/embeddings', '/healthcheck'] as const;

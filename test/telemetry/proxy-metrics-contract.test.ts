@@ -24,6 +24,7 @@ describe('a fresh ProxyMetrics', () => {
     expect(sample(text, 'crosstalk_starved_requests_total')).toBe(0);
     expect(sample(text, 'crosstalk_store_up')).toBe(1);
     expect(sample(text, 'crosstalk_identity_truncated_total{field="session_id"}')).toBe(0);
+    expect(sample(text, 'crosstalk_identity_truncated_total{field="model_id"}')).toBe(0);
     expect(sample(text, 'crosstalk_identity_truncated_total{field="api_key_id"}')).toBe(0);
     expect(sample(text, 'crosstalk_spans_exported_total')).toBe(0);
     expect(sample(text, 'crosstalk_spans_dropped_total{reason="queue_full"}')).toBe(0);
