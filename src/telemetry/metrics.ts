@@ -235,13 +235,18 @@ export class ProxyMetrics {
     for (const reason of INSPECTION_DEGRADED_REASONS) this.inspectionDegraded.inc({ reason }, 0);
     for (const result of INSPECTION_RESULTS) this.responsesInspected.inc({ result }, 0);
     this.initIdentityFields(IDENTITY_FIELDS);
-    for (const route of KNOWN_ROUTES) this.inFlightByRoute.set({ route }, 0);
+    this.initRoutes(KNOWN_ROUTES);
     this.storeUp.set(1);
   }
 
   /** Pre-declares every reason so dashboards show zeros rather than gaps. */
   initReasons(reasons: readonly string[]): void {
     for (const reason of reasons) this.detected.inc({ reason }, 0);
+  }
+
+  /** Pre-declares `crosstalk_proxy_requests_in_flight_by_route{route}` at 0 for every route the proxy can name. */
+  initRoutes(routes: readonly string[]): void {
+    for (const route of routes) this.inFlightByRoute.inc({ route }, 0);
   }
 
   /** Pre-declares `crosstalk_identity_truncated_total{field}` for fields beyond {@link IDENTITY_FIELDS}. */

@@ -57,5 +57,9 @@ describe('a fresh ProxyMetrics', () => {
     expect(sample(text, 'crosstalk_proxy_requests_in_flight')).toBe(2);
     expect(sample(text, 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/chat/completions"}')).toBe(1);
     expect(sample(text, 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/models"}')).toBe(1);
+    metrics.initRoutes(['/blockchain/sessions/{id}', '/v1/models']);
+    const after = await metrics.registry.metrics();
+    expect(sample(after, 'crosstalk_proxy_requests_in_flight_by_route{route="/blockchain/sessions/{id}"}')).toBe(0);
+    expect(sample(after, 'crosstalk_proxy_requests_in_flight_by_route{route="/v1/models"}'), 'initRoutes keeps a count').toBe(1);
   });
 });
