@@ -3,6 +3,8 @@ import { connect as tlsConnect } from 'node:tls';
 
 export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
 
+export type Reachability = { ok: true } | { ok: false; reason: string };
+
 /**
  * Whether the upstream accepts connections. A TCP (or TLS) handshake, not an HTTP request: the router's
  * routes need Basic credentials the sidecar does not hold, and a handshake is what proxying depends on.
@@ -10,7 +12,7 @@ export const DEFAULT_READINESS_TIMEOUT_MS = 2_000;
 export function checkUpstreamReachable(
   upstream: URL,
   timeoutMs = DEFAULT_READINESS_TIMEOUT_MS,
-): Promise<{ ok: true } | { ok: false; reason: string }> {
+): Promise<Reachability> {
   const secure = upstream.protocol === 'https:';
   const port = Number(upstream.port || (secure ? 443 : 80));
   const host = upstream.hostname.replace(/^\[|\]$/g, '');
@@ -18,7 +20,7 @@ export function checkUpstreamReachable(
     const socket = secure
       ? tlsConnect({ host, port, servername: host, rejectUnauthorized: true })
       : connect({ host, port });
-    const done = (result: { ok: true } | { ok: false; reason: string }) => {
+    const done = (result: Reachability) => {
       clearTimeout(timer);
       socket.destroy();
       resolve(result);
