@@ -26,6 +26,17 @@ export const errors = {
     'The client closed the connection before sending the whole request body',
     400,
   ),
+  CROSSTALK_ERR_REQUEST_BODY_TIMEOUT: createError(
+    'CROSSTALK_ERR_REQUEST_BODY_TIMEOUT',
+    'The client stopped sending the request body (no byte within the request idle timeout)',
+    408,
+  ),
+  CROSSTALK_ERR_TOO_MANY_HEADERS: createError(
+    'CROSSTALK_ERR_TOO_MANY_HEADERS',
+    'Request Header Fields Too Large: more than %s header lines',
+    431,
+  ),
+  CROSSTALK_ERR_UNAUTHORIZED: createError('CROSSTALK_ERR_UNAUTHORIZED', 'A bearer token is required for %s', 401),
   CROSSTALK_ERR_CONFIG: createError('CROSSTALK_ERR_CONFIG', '%s', 500),
 } as const;
 

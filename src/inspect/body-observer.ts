@@ -4,18 +4,15 @@ import { SseParser } from './sse-parser.js';
 export type BodyKind = 'sse' | 'json';
 
 /**
- * Feeds a response body to a `ResponseInspector` without forwarding anything: the caller hands it the same
- * chunks it sends on (a `data` listener beside a pipe costs no extra stream hop). SSE bodies go through the
+ * Flag mode's inspection: feeds a response body to a `ResponseInspector` without forwarding anything. The proxy's
+ * relay hands it the same chunks it has just written to the caller (no stream hop). SSE bodies go through the
  * incremental parser; a non-streamed JSON body is copied up to the inspector's cap and inspected at `end()`.
- * It also meters the body (first-chunk time, bytes) for the caller's span.
+ * Metering (first-chunk time, bytes) is the proxy's one body meter, not this.
  *
  * Observing must never cost the caller a byte: given `onError`, the first exception the inspector throws stops
- * inspection of this body (reported once) while metering carries on; without it, exceptions propagate.
+ * inspection of this body (reported once); without it, exceptions propagate.
  */
 export class BodyObserver {
-  /** `performance.now()` when the first body byte arrived. */
-  firstChunkAt: number | undefined;
-  receivedBytes = 0;
   private readonly parser: SseParser | undefined;
   private json: Buffer[] = [];
   private jsonBytes = 0;
@@ -37,9 +34,12 @@ export class BodyObserver {
     }
   }
 
+  /** Inspection gave up on this body (the inspector threw). */
+  get degraded(): boolean {
+    return this.failed;
+  }
+
   write(chunk: Buffer): void {
-    if (this.receivedBytes === 0) this.firstChunkAt = performance.now();
-    this.receivedBytes += chunk.length;
     if (this.failed) return;
     if (this.onError === undefined) return this.inspect(chunk);
     try {
@@ -69,6 +69,7 @@ export class BodyObserver {
   private fail(err: unknown): void {
     this.failed = true;
     this.json = [];
+    this.parser?.stop();
     this.onError?.(err);
   }
 

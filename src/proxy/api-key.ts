@@ -49,28 +49,15 @@ export function identifyApiKey(key: string, secret: string): ApiKeyIdentity {
   return prefix ? { prefix, fingerprint: fingerprintKey(key, secret) } : { fingerprint: fingerprintKey(key, secret) };
 }
 
-export const DEFAULT_IDENTITY_CACHE_SIZE = 4096;
-
 /**
- * `identifyApiKey` memoised per process: a gateway sends the same few keys over and over, and an HMAC per request
- * is measurable on the hot path. Keys are held only in this process's memory (as they already are in the request
- * headers), never recorded; the map is bounded and simply restarts when full.
+ * Reduces the keys of one process with one secret. No cache: a cache keyed by the raw key would keep up to
+ * thousands of live API keys in memory for the life of the process (issue 14 row 15); one HMAC per request is
+ * the price (about a microsecond).
  */
 export class ApiKeyIdentifier {
-  private readonly cache = new Map<string, ApiKeyIdentity>();
-
-  constructor(
-    private readonly secret: string,
-    private readonly maxEntries = DEFAULT_IDENTITY_CACHE_SIZE,
-  ) {}
+  constructor(private readonly secret: string) {}
 
   identify(key: string): ApiKeyIdentity {
-    let identity = this.cache.get(key);
-    if (identity === undefined) {
-      identity = identifyApiKey(key, this.secret);
-      if (this.cache.size >= this.maxEntries) this.cache.clear();
-      this.cache.set(key, identity);
-    }
-    return identity;
+    return identifyApiKey(key, this.secret);
   }
 }

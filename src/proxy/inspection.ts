@@ -1,19 +1,16 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import {
-  BodyObserver,
-  InspectStream,
   InspectorContext,
   REASON_CODES,
   ResponseInspector,
   type Finding,
-  type InspectionSummary,
   type ReasonCode,
 } from '../inspect/index.js';
+import { HEADER_REQUEST_ID } from '../protocol/headers.js';
 import {
   ATTR_GEN_AI_RESPONSE_ID,
   ATTR_GEN_AI_RESPONSE_MODEL,
@@ -31,44 +28,21 @@ import {
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
   EVENT_CROSSTALK_DETECTED,
+  type RequestIdEcho,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
-import { isJsonContentType } from './body-tap.js';
 import type { IncidentLog } from './incidents.js';
 import type { ProxyConfig } from './options.js';
-import type { RequestState } from './request-state.js';
-import { linkStreams } from './link-streams.js';
-import { sendWithRelay } from './relay.js';
-import { ChunkMeter, NOTHING_RECEIVED, type BodyMeter } from './body-meter.js';
+import type { RequestContext } from './request-context.js';
 
-const CONTENT_TYPE_SSE = 'text/event-stream';
-
-/**
- * Hands the upstream body to fastify, which relays it to the caller (see relay.ts: the chunks of one upstream read
- * go out in one write), and observes every chunk on the way. Backpressure is the relay's: while the caller's
- * socket is full nothing more is read, so nothing more is observed either.
- */
-function observe(
-  reply: FastifyReply,
-  upstream: Readable,
-  observer: BodyMeter & { write(chunk: Buffer): void; end?(): void },
-  onUpstreamError: (err: Error) => void,
-): BodyMeter {
-  // Before send: fastify's own error listener (added in send) destroys the response, after which an upstream
-  // failure would be indistinguishable from the caller leaving first (which undici also reports as an error).
-  upstream.on('error', (err: Error) => {
-    if (!reply.raw.destroyed) onUpstreamError(err);
-  });
-  if (observer.end) upstream.once('end', () => observer.end?.());
-  reply.send(sendWithRelay(upstream, (chunk) => observer.write(chunk)));
-  return observer;
-}
-
-/** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */
-function discard(upstream: Readable): void {
-  upstream.on('error', () => undefined);
-  upstream.destroy();
-}
+/** Why inspection of one response was given up (the `reason` of `crosstalk_inspection_degraded_total`). */
+export type DegradedReason =
+  | 'inspector_error'
+  | 'event_too_large'
+  | 'json_body_too_large'
+  | 'content_encoding'
+  | 'payload_unparsed'
+  | 'global_json_cap';
 
 /** Span event attributes for one finding: the reason and its evidence (ids only, by construction). */
 export function findingEventAttributes(finding: Finding): Record<string, AttributeValue> {
@@ -79,15 +53,11 @@ export function findingEventAttributes(finding: Finding): Record<string, Attribu
   return attributes;
 }
 
-function firstHeader(headers: IncomingHttpHeaders, name: string): string | undefined {
-  const v = headers[name];
-  return Array.isArray(v) ? v[0] : v;
-}
-
 /**
- * Puts the crosstalk inspector on chat-completion responses and turns its findings into what operators see:
- * span attributes and events, a WARN log line, `crosstalk_detected_total`, `/incidents`, and (in block mode)
- * a stopped response. The inspector itself only observes and reports.
+ * Turns the inspector's findings into what operators see: span attributes and events, a WARN log line,
+ * `crosstalk_detected_total`, `/incidents`, and (in block mode) a stopped response. The inspector only observes
+ * and reports; every call into it goes through {@link ProxyInspection.guard}, so an inspector exception degrades
+ * that one response to uninspected forwarding (counted, logged without response bytes) and nothing else.
  */
 export class ProxyInspection {
   readonly context: InspectorContext;
@@ -113,32 +83,102 @@ export class ProxyInspection {
     return this.config.onCrosstalk === 'block';
   }
 
+  /** Runs one call into the inspector; an exception degrades this response (once) and returns undefined. */
+  guard<T>(ctx: RequestContext, fn: (inspector: ResponseInspector) => T): T | undefined {
+    const inspector = ctx.inspector;
+    if (!inspector) return undefined;
+    try {
+      return fn(inspector);
+    } catch (err) {
+      this.degrade(ctx, 'inspector_error', err);
+      return undefined;
+    }
+  }
+
+  /**
+   * Inspection of this response stops: counted by reason, and for an exception logged with its type only (a
+   * parser's message may quote the bytes it choked on). The inspector is dropped, so no later call reaches it.
+   */
+  degrade(ctx: RequestContext, reason: DegradedReason, err?: unknown): void {
+    const inspector = ctx.inspector;
+    if (!inspector || ctx.degraded) return;
+    ctx.degraded = reason;
+    this.metrics.inspectionDegraded.inc({ reason });
+    if (err !== undefined) {
+      this.logger.error(
+        { requestId: ctx.requestId, errorType: err instanceof Error ? err.name : typeof err },
+        'crosstalk inspector failed; forwarding this response uninspected',
+      );
+    }
+    try {
+      inspector.skip('inspector_error');
+    } catch {
+      // The inspector is already broken; the span says `inspector_error` from ctx.degraded.
+    }
+  }
+
   /**
    * Called at request start (the in-flight counts are the risk condition at that moment). Returns a finding
    * already knowable from the request itself (`session_key_conflict`).
    */
-  start(state: RequestState): Finding | undefined {
+  start(ctx: RequestContext): Finding | undefined {
     const facts = {
-      requestId: state.requestId,
+      requestId: ctx.requestId,
       stream: false,
-      ...(state.sessionId !== undefined && { sessionId: state.sessionId }),
-      ...(state.modelIdHeader !== undefined && { modelIdHeader: state.modelIdHeader }),
-      ...(state.apiKey !== undefined && { keyFingerprint: state.apiKey.fingerprint }),
+      ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+      ...(ctx.modelIdHeader !== undefined && { modelIdHeader: ctx.modelIdHeader }),
+      ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
     };
-    const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(state, finding));
-    state.inspector = inspector;
-    state.inflightApiKey = inspector.inflight.apiKey;
-    state.inflightSession = inspector.inflight.session;
-    return inspector.checkRequest();
+    try {
+      const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(ctx, finding));
+      ctx.inspector = inspector;
+      ctx.inflightApiKey = inspector.inflight.apiKey;
+      ctx.inflightSession = inspector.inflight.session;
+    } catch (err) {
+      this.metrics.inspectionDegraded.inc({ reason: 'inspector_error' });
+      this.logger.error(
+        { requestId: ctx.requestId, errorType: err instanceof Error ? err.name : typeof err },
+        'crosstalk inspector failed; forwarding this response uninspected',
+      );
+      return undefined;
+    }
+    return this.guard(ctx, (inspector) => inspector.checkRequest());
   }
 
-  private onFinding(state: RequestState, finding: Finding): void {
+  /** The model from the request body, once it is known. */
+  setRequestModel(ctx: RequestContext, model: string): void {
+    this.guard(ctx, (inspector) => inspector.setRequestModel(model));
+  }
+
+  /** The upstream's response headers, as they came (before any rewriting). */
+  onResponseHeaders(ctx: RequestContext, headers: IncomingHttpHeaders): void {
+    this.guard(ctx, (inspector) => inspector.onResponseHeaders(headers));
+  }
+
+  /** Findings from the request or the headers (a block-mode response with one is stopped before its body). */
+  hasFindings(ctx: RequestContext): boolean {
+    return ctx.proxyFindings.length > 0 || this.guard(ctx, (inspector) => inspector.hasFindings) === true;
+  }
+
+  reasons(ctx: RequestContext): ReasonCode[] {
+    const reasons = new Set<ReasonCode>(ctx.proxyFindings.map((f) => f.reason));
+    for (const r of this.guard(ctx, (inspector) => inspector.reasons) ?? []) reasons.add(r);
+    return [...reasons];
+  }
+
+  /** A finding the proxy raised itself (an echo naming another request, on a route without an inspector). */
+  addProxyFinding(ctx: RequestContext, finding: Finding): void {
+    ctx.proxyFindings.push(finding);
+    this.onFinding(ctx, finding);
+  }
+
+  private onFinding(ctx: RequestContext, finding: Finding): void {
     this.metrics.detected.inc({ reason: finding.reason });
-    state.span.addEvent(EVENT_CROSSTALK_DETECTED, findingEventAttributes(finding));
+    ctx.span.addEvent(EVENT_CROSSTALK_DETECTED, findingEventAttributes(finding));
   }
 
   /** The JSON answer for a response blocked before any byte of it was sent. */
-  blockedBody(state: RequestState, reasons: readonly ReasonCode[]) {
+  blockedBody(ctx: RequestContext, reasons: readonly ReasonCode[]) {
     const err = new errors.CROSSTALK_ERR_FOREIGN_RESPONSE(reasons.join(', '));
     return {
       statusCode: 502,
@@ -146,149 +186,83 @@ export class ProxyInspection {
       error: 'Bad Gateway',
       message: err.message,
       reasons,
-      request_id: state.requestId,
+      request_id: ctx.requestId,
     };
   }
 
   /** Replaces whatever upstream headers were copied onto the reply with a 502 JSON answer. */
-  sendBlocked(state: RequestState, reply: FastifyReply, reasons: readonly ReasonCode[]): void {
-    state.blocked = true;
-    state.endReason = 'blocked';
+  sendBlocked(ctx: RequestContext, reply: FastifyReply, reasons: readonly ReasonCode[]): void {
+    ctx.blocked = true;
+    ctx.endReason = 'blocked';
     for (const name of Object.keys(reply.getHeaders())) {
-      if (name !== 'x-request-id') reply.removeHeader(name);
+      if (name !== HEADER_REQUEST_ID) reply.removeHeader(name);
     }
-    reply.code(502).type('application/json; charset=utf-8').send(this.blockedBody(state, reasons));
+    reply.code(502).type('application/json; charset=utf-8').send(this.blockedBody(ctx, reasons));
   }
 
   /**
-   * Sends the upstream body to the caller. In flag mode (and for bodies not inspected) fastify relays the upstream
-   * body straight to the caller and the inspector observes the chunks as they are written: no stream hop is
-   * added. Block mode must be able to withhold bytes, so there the body crosses the InspectStream Transform.
-   * Returns what the proxy reads at the end (first-chunk time, bytes). `onUpstreamError` hears of the upstream
-   * body failing, not of the teardown that follows the caller going away.
+   * At the end of the exchange (complete, failed or aborted): summary → span, log, incident. Returns the echo
+   * verdict the span records (the inspector's, which also read chunk-level echoes, else the proxy's own).
    */
-  respond(
-    state: RequestState,
-    reply: FastifyReply,
-    upstream: Readable,
-    headers: IncomingHttpHeaders,
-    onUpstreamError: (err: Error) => void,
-  ): BodyMeter {
-    const inspector = state.inspector;
-    if (!inspector) return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
-    // The inspector has already seen the upstream's headers (the proxy shows them to it before rewriting them).
-    if (this.blocking && inspector.hasFindings) {
-      // A header echo mismatch is known before the first byte: not one byte of the foreign body is sent.
-      this.sendBlocked(state, reply, inspector.reasons);
-      discard(upstream);
-      return NOTHING_RECEIVED;
+  finish(ctx: RequestContext): RequestIdEcho | undefined {
+    const span = ctx.span;
+    const summary = this.guard(ctx, (inspector) => inspector.finish());
+    if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, 'inspector_error');
+    if (ctx.isChat) {
+      this.metrics.responsesInspected.inc({ result: summary && !summary.inspectionSkipped && !ctx.degraded ? 'inspected' : 'uninspected' });
     }
-    const encoding = firstHeader(headers, 'content-encoding');
-    if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
-      // Compressed bodies pass through untouched; decoding a copy would double the CPU cost of the hop.
-      inspector.skip('content_encoding');
-      return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
+    if (summary) {
+      span.setAttribute(CROSSTALK_INFLIGHT_API_KEY, summary.inflight.apiKey);
+      span.setAttribute(CROSSTALK_INFLIGHT_SESSION, summary.inflight.session);
+      span.setAttribute(CROSSTALK_SSE_EVENTS, summary.events);
+      if (summary.oversizedEvents > 0) {
+        span.setAttribute(CROSSTALK_SSE_OVERSIZED_EVENTS, summary.oversizedEvents);
+        this.metrics.oversizedEvents.inc(summary.oversizedEvents);
+      }
+      if (summary.inspectionSkipped && !ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, summary.inspectionSkipped);
+      if (summary.completionIdDrift) span.setAttribute(CROSSTALK_COMPLETION_ID_DRIFT, true);
+      if (summary.responseModel) span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, summary.responseModel);
+      if (summary.firstCompletionId) span.setAttribute(ATTR_GEN_AI_RESPONSE_ID, summary.firstCompletionId);
+      if (summary.usage?.inputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, summary.usage.inputTokens);
+      if (summary.usage?.outputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, summary.usage.outputTokens);
     }
-    const contentType = firstHeader(headers, 'content-type') ?? '';
-    const kind = contentType.startsWith(CONTENT_TYPE_SSE) ? 'sse' : isJsonContentType(contentType) ? 'json' : undefined;
-    if (kind === undefined) {
-      inspector.skip('not_inspectable');
-      return observe(reply, upstream, new ChunkMeter(), onUpstreamError);
-    }
-    if (!this.blocking) {
-      const observer = new BodyObserver(inspector, kind, (err) => this.inspectorFailed(state, err));
-      return observe(reply, upstream, observer, onUpstreamError);
-    }
-
-    const inspect = new InspectStream({
-      inspector,
-      mode: 'block',
-      kind,
-      onBlock: () => {
-        state.blocked = true;
-        state.endReason = 'blocked';
-        // Let the error event reach the caller before the upstream is torn down.
-        inspect.once('end', () => upstream.destroy());
-      },
-      onJsonVerdict: (verdict) => {
-        if (verdict.blocked) {
-          this.sendBlocked(state, reply, verdict.reasons);
-          upstream.destroy();
-        } else {
-          reply.send(inspect);
-        }
-      },
-    });
-    linkStreams(upstream, inspect, onUpstreamError);
-    // A JSON body is held until its verdict, so the status can still become 502.
-    if (kind === 'sse') reply.send(inspect);
-    return { get firstChunkAt() { return inspect.firstChunkAt; }, get receivedBytes() { return inspect.receivedBytes; } };
+    const findings = [...ctx.proxyFindings, ...(summary?.findings ?? [])];
+    const reasons = [...new Set(findings.map((f) => f.reason))];
+    if (reasons.length > 0) this.report(ctx, reasons, findings, summary?.inflight ?? { apiKey: 0, session: 0 });
+    return summary?.requestIdEcho ?? ctx.echo;
   }
 
-  /**
-   * Flag mode never lets an inspector bug cost the caller a byte: the response keeps flowing uninspected, the
-   * span says `crosstalk.inspection.skipped=inspector_error`, and the error is logged (name and message only).
-   */
-  private inspectorFailed(state: RequestState, err: unknown): void {
-    state.inspector?.skip('inspector_error');
-    this.logger.error(
-      { requestId: state.requestId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) },
-      'crosstalk inspector failed; forwarding this response uninspected',
-    );
-  }
-
-  /** At the end of the exchange (complete, failed or aborted): summary → span, log, incident. */
-  finish(state: RequestState): InspectionSummary | undefined {
-    const inspector = state.inspector;
-    if (!inspector) return undefined;
-    const summary = inspector.finish();
-    const span = state.span;
-    span.setAttribute(CROSSTALK_INFLIGHT_API_KEY, summary.inflight.apiKey);
-    span.setAttribute(CROSSTALK_INFLIGHT_SESSION, summary.inflight.session);
-    span.setAttribute(CROSSTALK_SSE_EVENTS, summary.events);
-    if (summary.oversizedEvents > 0) {
-      span.setAttribute(CROSSTALK_SSE_OVERSIZED_EVENTS, summary.oversizedEvents);
-      this.metrics.oversizedEvents.inc(summary.oversizedEvents);
-    }
-    if (summary.inspectionSkipped) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, summary.inspectionSkipped);
-    if (summary.completionIdDrift) span.setAttribute(CROSSTALK_COMPLETION_ID_DRIFT, true);
-    if (summary.responseModel) span.setAttribute(ATTR_GEN_AI_RESPONSE_MODEL, summary.responseModel);
-    if (summary.firstCompletionId) span.setAttribute(ATTR_GEN_AI_RESPONSE_ID, summary.firstCompletionId);
-    if (summary.usage?.inputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_INPUT_TOKENS, summary.usage.inputTokens);
-    if (summary.usage?.outputTokens !== undefined) span.setAttribute(ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, summary.usage.outputTokens);
-    if (summary.reasons.length === 0) return summary;
-
+  private report(
+    ctx: RequestContext,
+    reasons: ReasonCode[],
+    findings: Finding[],
+    inflight: { apiKey: number; session: number },
+  ): void {
+    const span = ctx.span;
     span.setAttribute(CROSSTALK_DETECTED, true);
-    span.setAttribute(CROSSTALK_REASONS, summary.reasons);
-    span.setAttribute(CROSSTALK_BLOCKED, state.blocked === true);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: `crosstalk detected: ${summary.reasons.join(', ')}` });
+    span.setAttribute(CROSSTALK_REASONS, reasons);
+    span.setAttribute(CROSSTALK_BLOCKED, ctx.blocked === true);
+    span.setStatus({ code: SpanStatusCode.ERROR, message: `crosstalk detected: ${reasons.join(', ')}` });
     const traceId = span.spanContext().traceId;
     this.incidents.add({
       time: new Date().toISOString(),
-      requestId: state.requestId,
+      requestId: ctx.requestId,
       traceId,
-      method: state.method,
-      path: state.path,
-      ...(state.sessionId !== undefined && { session: state.sessionId }),
-      ...(state.apiKey?.prefix !== undefined && { apiKeyPrefix: state.apiKey.prefix }),
-      ...(state.apiKey !== undefined && { apiKeyFingerprint: state.apiKey.fingerprint }),
-      ...(state.apiKeyId !== undefined && { apiKeyId: state.apiKeyId }),
-      reasons: summary.reasons,
-      evidence: summary.findings.map((f) => ({ reason: f.reason, ...f.evidence })),
-      blocked: state.blocked === true,
-      inflight: summary.inflight,
+      method: ctx.method,
+      // The route name, never the raw path (a path segment is caller-chosen text).
+      path: ctx.route,
+      ...(ctx.sessionId !== undefined && { session: ctx.sessionId }),
+      ...(ctx.apiKey?.prefix !== undefined && { apiKeyPrefix: ctx.apiKey.prefix }),
+      ...(ctx.apiKey !== undefined && { apiKeyFingerprint: ctx.apiKey.fingerprint }),
+      ...(ctx.apiKeyId !== undefined && { apiKeyId: ctx.apiKeyId }),
+      reasons,
+      evidence: findings.map((f) => ({ reason: f.reason, ...f.evidence })),
+      blocked: ctx.blocked === true,
+      inflight,
     });
     this.logger.warn(
-      {
-        requestId: state.requestId,
-        traceId,
-        reasons: summary.reasons,
-        session: state.sessionId,
-        apiKeyPrefix: state.apiKey?.prefix,
-        blocked: state.blocked === true,
-      },
+      { requestId: ctx.requestId, traceId, reasons, apiKeyPrefix: ctx.apiKey?.prefix, blocked: ctx.blocked === true },
       'crosstalk detected',
     );
-    return summary;
   }
 }

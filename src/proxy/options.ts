@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import {
   DEFAULT_COMPLETION_ID_WINDOW_MS,
@@ -38,6 +39,14 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 30_000;
 /** Request bodies are copied (for the `model` field) only up to this size; the original bytes always flow. */
 export const DEFAULT_MAX_REQUEST_COPY_BYTES = 1024 * 1024;
 export const DEFAULT_INCIDENTS_LIMIT = 200;
+/** The admin port listens on loopback unless told otherwise: /incidents and /metrics describe users' traffic. */
+export const DEFAULT_ADMIN_HOST = '127.0.0.1';
+/** Longest silence between two request body bytes before the request is answered 408. */
+export const DEFAULT_REQUEST_IDLE_TIMEOUT_MS = 30_000;
+/** Header lines accepted per request; more → 431 (Node would silently drop the ones past its own count). */
+export const DEFAULT_MAX_HEADER_LINES = 200;
+/** Bytes of block-mode JSON bodies held at once, across all responses; past it bodies pass uninspected. */
+export const DEFAULT_MAX_HELD_JSON_BYTES = 64 * 1024 * 1024;
 
 export const ON_CROSSTALK = ['flag', 'block'] as const;
 export const SESSION_SCOPES = ['key', 'shared'] as const;
@@ -56,6 +65,11 @@ export interface ProxyConfig {
   apiKeyHeader: string;
   /** Undefined means "generate one per process" (with a warning). */
   fingerprintSecret: string | undefined;
+  /** Bearer token required for /incidents and /metrics (read from a file); undefined: no token. */
+  adminToken: string | undefined;
+  requestIdleTimeoutMs: number;
+  maxHeaderLines: number;
+  maxHeldJsonBytes: number;
   upstreamTimeoutMs: number;
   connectTimeoutMs: number;
   idleTimeoutMs: number;
@@ -69,6 +83,21 @@ export interface ProxyConfig {
   sessionBindingWindowMs: number;
   completionIdWindowMs: number;
   logLevel: LogLevel;
+}
+
+/** A secret from a file (trailing newline dropped). The error names the option and the path, never the content. */
+function readSecretFile(path: string, name: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`${name}: cannot read ${JSON.stringify(path)} (${(err as NodeJS.ErrnoException).code ?? 'error'})`, {
+      cause: err,
+    });
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (secret.trim() === '') throw new ConfigError(`${name}: ${JSON.stringify(path)} is empty`);
+  return secret;
 }
 
 const s = (ms: number) => `${ms / 1000}s`;
@@ -94,21 +123,34 @@ export const PROXY_OPTION_SPECS = {
     fallback: DEFAULT_ADMIN_PORT,
     defaultText: String(DEFAULT_ADMIN_PORT),
   }),
-  adminHost: defineOption('--admin-host <addr>', 'CROSSTALK_ADMIN_HOST', 'admin listen address', {
+  adminHost: defineOption('--admin-host <addr>', 'CROSSTALK_ADMIN_HOST', 'admin listen address (not --host: the admin port stays private)', {
     parse: parseHost,
-    defaultText: '--host',
+    fallback: DEFAULT_ADMIN_HOST,
+    defaultText: DEFAULT_ADMIN_HOST,
   }),
+  adminTokenFile: defineOption(
+    '--admin-token-file <path>',
+    'CROSSTALK_ADMIN_TOKEN_FILE',
+    'file holding a bearer token that /incidents and /metrics then require',
+    { parse: readSecretFile, defaultText: 'no token' },
+  ),
   apiKeyHeader: defineOption(
     '--api-key-header <name>',
     'CROSSTALK_API_KEY_HEADER',
     `header carrying the user's API key; Bearer sk-… is also read`,
     { parse: parseHeaderName, fallback: DEFAULT_API_KEY_HEADER, defaultText: DEFAULT_API_KEY_HEADER },
   ),
+  fingerprintSecretFile: defineOption(
+    '--fingerprint-secret-file <path>',
+    'CROSSTALK_FINGERPRINT_SECRET_FILE',
+    'file holding the HMAC secret for key fingerprints (kept off the command line)',
+    { parse: readSecretFile, defaultText: 'random per process, with a warning' },
+  ),
   fingerprintSecret: defineOption(
     '--fingerprint-secret <s>',
     'CROSSTALK_FINGERPRINT_SECRET',
-    'HMAC secret for key fingerprints',
-    { parse: (v: string) => v, defaultText: 'random per process, with a warning' },
+    'the same secret inline (visible in ps and the environment; prefer the file)',
+    { parse: (v: string) => v },
   ),
   upstreamTimeout: defineOption(
     '--upstream-timeout <dur>',
@@ -126,6 +168,12 @@ export const PROXY_OPTION_SPECS = {
     'CROSSTALK_IDLE_TIMEOUT',
     'longest silence between body chunks before the stream is ended',
     { parse: parseDurationMs, fallback: DEFAULT_IDLE_TIMEOUT_MS, defaultText: s(DEFAULT_IDLE_TIMEOUT_MS) },
+  ),
+  requestIdleTimeout: defineOption(
+    '--request-idle-timeout <dur>',
+    'CROSSTALK_REQUEST_IDLE_TIMEOUT',
+    'longest silence between request body bytes → 408, upstream released',
+    { parse: positiveDuration, fallback: DEFAULT_REQUEST_IDLE_TIMEOUT_MS, defaultText: s(DEFAULT_REQUEST_IDLE_TIMEOUT_MS) },
   ),
   shutdownTimeout: defineOption(
     '--shutdown-timeout <dur>',
@@ -163,6 +211,17 @@ export const PROXY_OPTION_SPECS = {
     'non-streamed bodies larger than this are not inspected',
     { parse: parsePositiveInt, fallback: DEFAULT_MAX_JSON_BODY_BYTES, defaultText: String(DEFAULT_MAX_JSON_BODY_BYTES) },
   ),
+  maxHeldJsonBytes: defineOption(
+    '--max-held-json-bytes <n>',
+    'CROSSTALK_MAX_HELD_JSON_BYTES',
+    'block mode: JSON bytes held for inspection at once, all responses together; past it forwarded uninspected',
+    { parse: parsePositiveInt, fallback: DEFAULT_MAX_HELD_JSON_BYTES, defaultText: String(DEFAULT_MAX_HELD_JSON_BYTES) },
+  ),
+  maxHeaderLines: defineOption('--max-header-lines <n>', 'CROSSTALK_MAX_HEADER_LINES', 'request header lines accepted; more → 431', {
+    parse: parsePositiveInt,
+    fallback: DEFAULT_MAX_HEADER_LINES,
+    defaultText: String(DEFAULT_MAX_HEADER_LINES),
+  }),
   incidentsLimit: defineOption('--incidents-limit <n>', 'CROSSTALK_INCIDENTS_LIMIT', 'incidents kept for GET /incidents', {
     parse: parsePositiveInt,
     fallback: DEFAULT_INCIDENTS_LIMIT,
@@ -220,15 +279,24 @@ export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.P
     throw new ConfigError(`${upstreamRaw.name} must not embed credentials; the gateway's Basic auth is forwarded as is`);
   }
   const host = need(o.host);
+  const secretFile = readRaw(o.fingerprintSecretFile, flags, env);
+  const secretInline = readRaw(o.fingerprintSecret, flags, env);
+  if (secretFile.value !== undefined && secretInline.value !== undefined) {
+    throw new ConfigError(`${secretFile.name} and ${secretInline.name} both set: give the secret once`);
+  }
 
   return {
     upstream,
     port: need(o.port),
     host,
     adminPort: need(o.adminPort),
-    adminHost: read(o.adminHost) ?? host,
+    adminHost: need(o.adminHost),
+    adminToken: read(o.adminTokenFile),
     apiKeyHeader: need(o.apiKeyHeader),
-    fingerprintSecret: read(o.fingerprintSecret),
+    fingerprintSecret: read(o.fingerprintSecretFile) ?? read(o.fingerprintSecret),
+    requestIdleTimeoutMs: need(o.requestIdleTimeout),
+    maxHeaderLines: need(o.maxHeaderLines),
+    maxHeldJsonBytes: need(o.maxHeldJsonBytes),
     upstreamTimeoutMs: need(o.upstreamTimeout),
     connectTimeoutMs: need(o.connectTimeout),
     idleTimeoutMs: need(o.idleTimeout),

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -7,6 +9,8 @@ import { startProxy, startUpstream } from '../helpers/proxy-harness.js';
 import { findPrometheus, startPrometheus, until } from './prometheus-process.js';
 
 const rulesPath = fileURLToPath(new URL('../../deploy/prometheus/crosstalk-alerts.yml', import.meta.url));
+const configPath = fileURLToPath(new URL('../../deploy/prometheus/prometheus.yml', import.meta.url));
+const ADMIN_TOKEN = 'scrape-test-admin-token';
 const bin = findPrometheus();
 if (!bin) console.warn('prometheus-scrape-alert: skipped, no `prometheus` binary on PATH (apt-get install prometheus; .ci/run does)');
 
@@ -52,7 +56,8 @@ describe.skipIf(!bin)('Prometheus scraping a running sidecar (skipped without a 
         res.end(sse(++answers));
       });
     });
-    const { url, adminUrl } = await startProxy(upstream.url);
+    // The sidecar with an admin token, as deployed: /metrics needs it.
+    const { url, adminUrl } = await startProxy(upstream.url, { adminToken: ADMIN_TOKEN });
     const chat = async (requestId: string) => {
       const res = await request(`${url}/v1/chat/completions`, {
         method: 'POST',
@@ -63,13 +68,25 @@ describe.skipIf(!bin)('Prometheus scraping a running sidecar (skipped without a 
       expect(res.statusCode).toBe(200);
     };
 
+    // The shipped scrape job (job name, path, bearer token file), aimed at this sidecar and scraped every second.
+    const tokenDir = mkdtempSync(join(tmpdir(), 'crosstalk-scrape-token-'));
+    onTestFinished(() => rmSync(tokenDir, { recursive: true, force: true }));
+    writeFileSync(join(tokenDir, 'admin-token'), `${ADMIN_TOKEN}\n`);
+    const shipped = parse(readFileSync(configPath, 'utf8')) as { scrape_configs: Array<Record<string, unknown>> };
+    const job = shipped.scrape_configs.find((j) => j['job_name'] === 'crosstalk-sidecar') as Record<string, unknown>;
     const target = new URL(adminUrl).host;
     const prometheus = await startPrometheus(
       bin as string,
       stringify({
         global: { scrape_interval: '1s', evaluation_interval: '1s' },
         rule_files: ['rules.yml'],
-        scrape_configs: [{ job_name: 'crosstalk-sidecar', static_configs: [{ targets: [target] }] }],
+        scrape_configs: [
+          {
+            ...job,
+            authorization: { ...(job['authorization'] as object), credentials_file: join(tokenDir, 'admin-token') },
+            static_configs: [{ targets: [target] }],
+          },
+        ],
       }),
       { 'rules.yml': rulesWithShortWindow() },
     );
@@ -84,6 +101,17 @@ describe.skipIf(!bin)('Prometheus scraping a running sidecar (skipped without a 
         (a) => a.labels['alertname'] === 'CrosstalkDetected',
       );
 
+    // The scrape succeeds with the token (a 401 would show here as the target's lastError).
+    type Targets = { data: { activeTargets: Array<{ health: string; lastError: string }> } };
+    let lastError = '';
+    await until('the sidecar target up', async () => {
+      const t = (await prometheus.api<Targets>('/api/v1/targets')).data.activeTargets[0];
+      lastError = t?.lastError ?? '';
+      return t?.health === 'up' ? true : undefined;
+    }).catch((err: Error) => {
+      throw new Error(`${err.message} (last scrape error: ${lastError})`);
+    });
+
     // Clean traffic first, and a scrape of the pre-declared zero: the finding must be an increase.
     await chat('clean-1');
     await until('a scrape with crosstalk_detected_total at 0', async () => ((await detected()) === '0' ? true : undefined));
@@ -93,7 +121,9 @@ describe.skipIf(!bin)('Prometheus scraping a running sidecar (skipped without a 
     echoOverride = 'clean-1';
     await chat('victim-2');
     echoOverride = undefined;
-    const incidents = (await (await request(`${adminUrl}/incidents`)).body.json()) as { incidents: Array<{ reasons: string[] }> };
+    const incidents = (await (
+      await request(`${adminUrl}/incidents`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } })
+    ).body.json()) as { incidents: Array<{ reasons: string[] }> };
     expect(incidents.incidents[0]?.reasons).toEqual(['request_id_mismatch']);
 
     const firing = await until('CrosstalkDetected firing', async () => {

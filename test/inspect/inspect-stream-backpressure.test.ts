@@ -3,16 +3,16 @@ import { pipeline } from 'node:stream/promises';
 import { setImmediate as tick } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { InspectorContext } from '../../src/inspect/context.js';
-import { InspectStream, type InspectMode } from '../../src/inspect/inspect-stream.js';
+import { InspectStream } from '../../src/inspect/inspect-stream.js';
 import { ResponseInspector } from '../../src/inspect/response-inspector.js';
 import { chunkJson } from './fixtures.js';
 
 const HWM = 16 * 1024;
 const EVENTS = 20_000;
 
-async function run(mode: InspectMode): Promise<{ maxBuffered: number; bytes: number; expected: number }> {
+async function run(): Promise<{ maxBuffered: number; bytes: number; expected: number }> {
   const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', stream: true });
-  const stream = new InspectStream({ inspector, mode, transformOptions: { highWaterMark: HWM } });
+  const stream = new InspectStream({ inspector, transformOptions: { highWaterMark: HWM } });
   const event = Buffer.from(`data: ${chunkJson({ id: 'chatcmpl-bp', model: 'm', content: 'token' })}\n\n`);
   let maxBuffered = 0;
   let bytes = 0;
@@ -40,8 +40,8 @@ async function run(mode: InspectMode): Promise<{ maxBuffered: number; bytes: num
 }
 
 describe('InspectStream under backpressure', () => {
-  it.each(['flag', 'block'] as const)('%s mode keeps its buffers near the high-water mark', async (mode) => {
-    const { maxBuffered, bytes, expected } = await run(mode);
+  it('block mode keeps its buffers near the high-water mark', async () => {
+    const { maxBuffered, bytes, expected } = await run();
     expect(bytes).toBe(expected);
     expect(maxBuffered).toBeLessThanOrEqual(4 * HWM);
   });

@@ -28,7 +28,7 @@ async function blockRun(chunks: Buffer[]): Promise<{ out: string; blocks: BlockI
   other.onEvent({ data: chunkJson({ id: 'B', model: 'm' }), oversized: false, endOffset: 0, eof: false });
   const inspector = new ResponseInspector(ctx, { requestId: 'r1', stream: true });
   const blocks: BlockInfo[] = [];
-  const out = await runThrough(new InspectStream({ inspector, mode: 'block', onBlock: (b) => blocks.push(b) }), chunks);
+  const out = await runThrough(new InspectStream({ inspector, onBlock: (b) => blocks.push(b) }), chunks);
   return { out: Buffer.concat(out).toString('utf8'), blocks };
 }
 
@@ -67,14 +67,14 @@ describe('InspectStream in block mode', () => {
     const body = Buffer.from(clean + rest + ': tail comment\n\n\n');
     for (let round = 0; round < 50; round++) {
       const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', stream: true });
-      const out = await runThrough(new InspectStream({ inspector, mode: 'block' }), randomChunks(body, rand, 50));
+      const out = await runThrough(new InspectStream({ inspector }), randomChunks(body, rand, 50));
       expect(Buffer.concat(out).equals(body)).toBe(true);
     }
   });
 
   it('forwards a keep-alive as soon as it is complete, and holds back only an incomplete event', () => {
     const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', stream: true });
-    const stream = new InspectStream({ inspector, mode: 'block' });
+    const stream = new InspectStream({ inspector });
     const seen: string[] = [];
     stream.on('data', (b: Buffer) => seen.push(b.toString()));
     stream.write(Buffer.from(': ping\n\ndata: {"id":"A"'));
@@ -86,7 +86,7 @@ describe('InspectStream in block mode', () => {
   it('forwards a final event without a blank line at the end when it is clean, and blocks it when not', async () => {
     const tail = Buffer.from(clean + 'data: ' + chunkJson({ id: 'A', model: 'm' }));
     const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', stream: true });
-    const out = await runThrough(new InspectStream({ inspector, mode: 'block' }), [tail]);
+    const out = await runThrough(new InspectStream({ inspector }), [tail]);
     expect(Buffer.concat(out).equals(tail)).toBe(true);
 
     const { out: blocked } = await blockRun([Buffer.from(clean + 'data: ' + chunkJson({ id: 'B', model: 'm' }))]);
@@ -96,14 +96,14 @@ describe('InspectStream in block mode', () => {
   it('sends only the error event when the headers were already found foreign', async () => {
     const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r1', stream: true });
     inspector.onResponseHeaders({ 'x-request-id': 'r9' });
-    const out = await runThrough(new InspectStream({ inspector, mode: 'block' }), [whole]);
+    const out = await runThrough(new InspectStream({ inspector }), [whole]);
     expect(Buffer.concat(out).toString()).toBe(ERROR_EVENT.replace(/completion_id_interleave/g, 'request_id_mismatch'));
   });
 
   it('forwards an oversized event uninspected instead of holding it, with memory bounded by the cap', async () => {
     const ctx = new InspectorContext({ maxEventBytes: 1024 });
     const inspector = new ResponseInspector(ctx, { requestId: 'r', stream: true });
-    const stream = new InspectStream({ inspector, mode: 'block' });
+    const stream = new InspectStream({ inspector });
     const big = Buffer.from(`data: {"id":"A","pad":"${'x'.repeat(200_000)}"}\n\n` + clean);
     const chunks = randomChunks(big, rng(3), 4096);
     let maxHeld = 0;

@@ -16,22 +16,13 @@ const completion = (id: string, model: string): Buffer =>
   );
 
 describe('InspectStream on a non-streamed JSON body', () => {
-  it('flag mode forwards every chunk at once and inspects the whole body at the end', async () => {
-    const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', requestModel: 'qwen', stream: false });
-    const body = completion('chatcmpl-1', 'llama');
-    const chunks = randomChunks(body, rng(1), 16);
-    const out = await runThrough(new InspectStream({ inspector, mode: 'flag' }), chunks);
-    out.forEach((b, i) => expect(b).toBe(chunks[i]));
-    expect(inspector.finish()).toMatchObject({ reasons: ['model_mismatch'], firstCompletionId: 'chatcmpl-1' });
-  });
-
   it('block mode gives its verdict before pushing a byte, and pushes nothing when blocked', async () => {
     const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', requestModel: 'qwen', stream: false });
     const verdicts: JsonVerdict[] = [];
     const blocks: BlockInfo[] = [];
     const stream = new InspectStream({
       inspector,
-      mode: 'block',
+      
       onJsonVerdict: (v) => verdicts.push(v),
       onBlock: (b) => blocks.push(b),
     });
@@ -45,7 +36,7 @@ describe('InspectStream on a non-streamed JSON body', () => {
   it('block mode forwards a clean body whole after the verdict', async () => {
     const inspector = new ResponseInspector(new InspectorContext(), { requestId: 'r', requestModel: 'Llama', stream: false });
     const order: string[] = [];
-    const stream = new InspectStream({ inspector, mode: 'block', onJsonVerdict: (v) => order.push(`verdict:${v.blocked}`) });
+    const stream = new InspectStream({ inspector, onJsonVerdict: (v) => order.push(`verdict:${v.blocked}`) });
     stream.on('data', () => order.push('data'));
     const body = completion('c', 'org/llama');
     const out = await runThrough(stream, randomChunks(body, rng(3), 16));
@@ -59,7 +50,7 @@ describe('InspectStream on a non-streamed JSON body', () => {
     const verdicts: JsonVerdict[] = [];
     const inspector = new ResponseInspector(ctx, { requestId: 'r', requestModel: 'qwen', stream: false });
     const out = await runThrough(
-      new InspectStream({ inspector, mode: 'block', onJsonVerdict: (v) => verdicts.push(v) }),
+      new InspectStream({ inspector, onJsonVerdict: (v) => verdicts.push(v) }),
       randomChunks(body, rng(4), 16),
     );
     expect(Buffer.concat(out).equals(body)).toBe(true);
@@ -68,7 +59,7 @@ describe('InspectStream on a non-streamed JSON body', () => {
 
     const flagged = new ResponseInspector(ctx, { requestId: 'r', stream: false });
     flagged.onResponseHeaders({ 'x-request-id': 'other' });
-    const none = await runThrough(new InspectStream({ inspector: flagged, mode: 'block' }), randomChunks(body, rng(5), 16));
+    const none = await runThrough(new InspectStream({ inspector: flagged }), randomChunks(body, rng(5), 16));
     expect(none).toEqual([]);
   });
 });

@@ -22,13 +22,13 @@ describe('API key identity', () => {
     expect(extractApiKey({ 'x-gw-key': KEY, authorization: 'Bearer sk-Other1.aa' }, 'x-gw-key')).toBe(KEY);
   });
 
-  it('memoises identities in a bounded cache with the same results', () => {
-    const identifier = new ApiKeyIdentifier('s1', 2);
-    const first = identifier.identify(KEY);
-    expect(identifier.identify(KEY)).toBe(first);
-    expect(first).toEqual(identifyApiKey(KEY, 's1'));
-    identifier.identify('sk-Other1.' + 'a'.repeat(64));
-    identifier.identify('sk-Third1.' + 'b'.repeat(64)); // over the bound: the cache restarts
-    expect(identifier.identify(KEY)).toEqual(first);
+  it('keeps no raw key: the identifier holds only its secret, whatever it has identified (issue 14 row 15)', () => {
+    const identifier = new ApiKeyIdentifier('s1');
+    const keys = Array.from({ length: 100 }, (_, i) => `sk-Key${String(i).padStart(3, '0')}.${'a'.repeat(64)}`);
+    for (const key of keys) expect(identifier.identify(key)).toEqual(identifyApiKey(key, 's1'));
+    // Everything reachable from the identifier, serialised: no key (nor its secret part) is in it.
+    const held = JSON.stringify(identifier, (_k, v: unknown) => (v instanceof Map ? [...v.entries()] : v));
+    for (const key of keys) expect(held).not.toContain(key.slice(3));
+    expect(Object.values(identifier)).toEqual(['s1']);
   });
 });

@@ -10,7 +10,7 @@ import {
 describe('proxy options', () => {
   it('fills defaults and lets flags win over their env twins', () => {
     const fromEnv = resolveProxyConfig({}, { CROSSTALK_UPSTREAM_URL: 'http://router:8082', PORT: '9000', HOST: '0.0.0.0' });
-    expect(fromEnv).toMatchObject({ port: 9000, host: '0.0.0.0', adminPort: DEFAULT_ADMIN_PORT, adminHost: '0.0.0.0', onCrosstalk: 'flag', sessionScope: 'key', apiKeyHeader: 'x-api-key' });
+    expect(fromEnv).toMatchObject({ port: 9000, host: '0.0.0.0', adminPort: DEFAULT_ADMIN_PORT, adminHost: '127.0.0.1', onCrosstalk: 'flag', sessionScope: 'key', apiKeyHeader: 'x-api-key' });
     expect(fromEnv.upstream.href).toBe('http://router:8082/');
     const flagsWin = resolveProxyConfig({ upstream: 'https://r.example', port: '1234' }, { CROSSTALK_UPSTREAM_URL: 'http://ignored', PORT: '9000' });
     expect(flagsWin.upstream.href).toBe('https://r.example/');

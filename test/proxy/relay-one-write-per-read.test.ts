@@ -1,7 +1,7 @@
 import { Readable, Writable } from 'node:stream';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { relay } from '../../src/proxy/relay.js';
+import { relay } from '../../src/proxy/response-relay.js';
 import { startProxy } from '../helpers/proxy-harness.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import { startRawUpstream } from '../helpers/raw-upstream.js';

@@ -1,5 +1,12 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { errors } from '../errors.js';
+import { MEDIA_TYPE_JSON, mediaTypeOf } from '../protocol/headers.js';
+
+/**
+ * The request side's body handling: facts (`model`, `stream`) from a JSON request body, read whole when small or
+ * through a tap that keeps a bounded copy, and an idle limit between body bytes (a body trickled a byte at a time
+ * must not hold a caller and an upstream connection forever).
+ */
 
 export interface RequestBodyFacts {
   /** The body's top-level `model` field, when the body is a JSON object naming one. */
@@ -91,9 +98,43 @@ export function parseBodyFacts(body: Buffer): RequestBodyFacts {
   return facts;
 }
 
-export function isJsonContentType(contentType: string | undefined): boolean {
-  if (!contentType) return false;
-  const semi = contentType.indexOf(';');
-  const type = (semi === -1 ? contentType : contentType.slice(0, semi)).trim().toLowerCase();
-  return type === 'application/json' || type.endsWith('+json');
+/** `application/json`, `Application/JSON; charset=utf-8`, `application/vnd.x+json` (media types are case-insensitive). */
+export function isJsonContentType(contentType: string | string[] | undefined): boolean {
+  const type = mediaTypeOf(contentType);
+  return type !== undefined && (type === MEDIA_TYPE_JSON || type.endsWith('+json'));
+}
+
+/**
+ * Fails `payload` with a 408 error when no body byte arrived for `idleMs` (the timer restarts on every chunk and
+ * stops at the end of the body). Returns a function that stops watching.
+ */
+export function limitBodyIdle(payload: Readable, idleMs: number, onIdle: () => void): () => void {
+  if (idleMs <= 0 || payload.readableEnded) return () => undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const expire = (): void => {
+    stop();
+    onIdle();
+    payload.destroy(new errors.CROSSTALK_ERR_REQUEST_BODY_TIMEOUT());
+  };
+  const arm = (): void => {
+    if (timer === undefined) {
+      timer = setTimeout(expire, idleMs);
+      timer.unref();
+    } else {
+      timer.refresh();
+    }
+  };
+  const stop = (): void => {
+    if (timer !== undefined) clearTimeout(timer);
+    payload.off('data', arm);
+    payload.off('end', stop);
+    payload.off('close', stop);
+  };
+  // A 'data' listener would switch the stream to flowing mode; the chunk count is read from the stream's own
+  // events instead, so the stream keeps whatever consumer the caller gives it.
+  payload.prependListener('data', arm);
+  payload.once('end', stop);
+  payload.once('close', stop);
+  arm();
+  return stop;
 }
