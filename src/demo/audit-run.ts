@@ -6,7 +6,7 @@ import type { Tracer } from '@opentelemetry/api';
 import pg from 'pg';
 import { startEmbeddedPostgres } from '../audit/embedded-postgres.js';
 import { buildCleanGateway, injectViolation, VIOLATIONS, type ViolationName } from '../audit/fixtures.js';
-import type { AuditReport } from '../audit/model.js';
+import type { AuditReport } from '../audit/result.js';
 import { DEFAULT_AUDIT_SETTINGS } from '../audit/options.js';
 import { runAudit } from '../audit/run-audit.js';
 

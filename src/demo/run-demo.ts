@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import { renderTextReport as renderAuditReport } from '../audit/report-text.js';
-import type { ProbeResult } from '../probe/model.js';
+import type { ProbeResult } from '../probe/result.js';
 import { table } from '../probe/report.js';
 import {
   DEFAULT_MODEL_NAMES,

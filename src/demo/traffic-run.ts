@@ -8,7 +8,7 @@ import type { Tracer } from '@opentelemetry/api';
 import type { Incident } from '../proxy/incidents.js';
 import { proxyConfigFor } from '../proxy/options.js';
 import { createProxyServer } from '../proxy/server.js';
-import type { ProbeResult } from '../probe/model.js';
+import type { ProbeResult } from '../probe/result.js';
 import { resolveProbeConfig } from '../probe/options.js';
 import { runProbe } from '../probe/run-probe.js';
 import type { SimBug, SimulatedRouter } from '../simulator/index.js';
