@@ -38,6 +38,11 @@ export const errors = {
   ),
   CROSSTALK_ERR_UNAUTHORIZED: createError('CROSSTALK_ERR_UNAUTHORIZED', 'A bearer token is required for %s', 401),
   CROSSTALK_ERR_CONFIG: createError('CROSSTALK_ERR_CONFIG', '%s', 500),
+  CROSSTALK_ERR_EMBEDDED_POSTGRES_UNAVAILABLE: createError(
+    'CROSSTALK_ERR_EMBEDDED_POSTGRES_UNAVAILABLE',
+    'Embedded PostgreSQL (PGlite) is a dev dependency for the demo and tests: run from a checkout after `npm ci`, or give a real database (DATABASE_URL / --database-url)',
+    500,
+  ),
 } as const;
 
 export type ErrorCode = keyof typeof errors;

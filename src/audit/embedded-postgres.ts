@@ -1,5 +1,4 @@
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { errors } from '../errors.js';
 
 export interface EmbeddedPostgres {
   /** `postgres://postgres@127.0.0.1:<port>/postgres`: the `pg` driver speaks the real wire protocol to it. */
@@ -23,6 +22,9 @@ export interface EmbeddedPostgresOptions {
  * superuser and no other roles, no statement_timeout timer, one transaction at a time.
  */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {}): Promise<EmbeddedPostgres> {
+  // Loaded here, not at the top: the packages are dev dependencies (the demo and tests), never loaded by, nor
+  // shipped in the image of, the sidecar.
+  const [{ PGlite }, { PGLiteSocketServer }] = await loadPglite();
   const db = await PGlite.create(options.loadDataDir ? { loadDataDir: options.loadDataDir } : {});
   const server = new PGLiteSocketServer({
     db,
@@ -47,4 +49,12 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
         await db.close();
       })()),
   };
+}
+
+async function loadPglite() {
+  try {
+    return await Promise.all([import('@electric-sql/pglite'), import('@electric-sql/pglite-socket')]);
+  } catch (err) {
+    throw new errors.CROSSTALK_ERR_EMBEDDED_POSTGRES_UNAVAILABLE({ cause: err });
+  }
 }

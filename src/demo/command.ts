@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { runDemo } from './run-demo.js';
 import { SPAN_MODES, resolveSpanMode } from './spans.js';
 
 /** `crosstalk demo` (also `npm run demo`): the whole job on embedded defaults, no services needed. */
@@ -23,6 +22,8 @@ export function registerDemoCommand(program: Command): void {
       const onSignal = (): void => stop.abort();
       process.once('SIGINT', onSignal);
       try {
+        // Loaded on use: the demo's module graph (simulator, embedded PostgreSQL) is never loaded by `crosstalk proxy`.
+        const { runDemo } = await import('./run-demo.js');
         const outcome = await runDemo({ spans, signal: stop.signal });
         process.exitCode = outcome.ok ? 0 : 1;
       } finally {

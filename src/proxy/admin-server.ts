@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { errors } from '../errors.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import type { IncidentLog } from './incidents.js';
 import type { ProxyConfig } from './options.js';
@@ -46,7 +47,7 @@ function bearerGuard(token: string | undefined) {
     const got = createHash('sha256').update(given).digest();
     if (given === '' || !timingSafeEqual(got, want)) {
       // No echo of what was sent: the header is a credential even when it is the wrong one.
-      return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'unauthorized' });
+      return reply.code(401).header('www-authenticate', 'Bearer').send(new errors.CROSSTALK_ERR_UNAUTHORIZED(request.routeOptions.url));
     }
   };
 }
