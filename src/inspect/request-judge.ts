@@ -1,0 +1,379 @@
+/**
+ * One chat request's gateway-aware rules (issue 13): the echo, the ids against the provider's habits, the model
+ * against the session's on-chain binding and its known names, the request's own shape, the stream's structure, and
+ * (at the end) starvation pairing and learning. Pure of HTTP and spans; see detection.ts for the process-wide part.
+ */
+import type { ChunkFields } from './chunk-fields.js';
+import { hex32 } from './control-plane.js';
+import { classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
+import type { Detection, JudgeFacts, JudgeSummary, PeerFinding } from './detection.js';
+import { isCounterLike } from './id-habits.js';
+import type { NameVote } from './name-consensus.js';
+import { checkChunkShape, checkCompletionTokens, requestShapeOf, type RequestShape } from './request-shape.js';
+import { pairStarvation } from './starvation.js';
+import type { LiveOwner, RecentAnswer } from './store.js';
+
+/** Chunks a request tracks per choice at most for structure rules. */
+const MAX_TRACKED_CHOICES = 16;
+
+export class RequestJudge {
+  readonly facts: Readonly<JudgeFacts>;
+  readonly token: number;
+  private readonly d: Detection;
+  private session: string | undefined;
+  private status: number | undefined;
+  private echo: EchoVerdict = 'missing';
+  private readonly claimed: string[] = [];
+  private readonly claimedSet = new Set<string>();
+  private lastId: string | undefined;
+  private firstId: string | undefined;
+  private driftedContent = false;
+  private reusedFirst = false;
+  private lastModel: string | undefined;
+  private firstModel: string | undefined;
+  private nameVote: { modelId: string; provider: string | undefined; name: string } | undefined;
+  private modelFound = false;
+  private readonly finishCount = new Map<number, number>();
+  private usageChunks = 0;
+  private completionTokens: number | undefined;
+  private promptTokens: number | undefined;
+  private contentSeen = false;
+  private errorSeen = false;
+  private spliced = 0;
+  private unparsed = 0;
+  private createdChecked = false;
+  private readonly unknownSessions = new Set<string>();
+  private findingsRaised = 0;
+  private readonly peerFindings: PeerFinding[] = [];
+  private readonly links: { requestId: string; link?: unknown }[] = [];
+  private ended: JudgeSummary | undefined;
+
+  constructor(detection: Detection, facts: JudgeFacts) {
+    this.d = detection;
+    this.facts = { ...facts };
+    this.token = detection.nextToken();
+    this.session = facts.sessionId === undefined || facts.sessionId === '' ? undefined : normalizeSessionId(facts.sessionId);
+    detection.store.issueRequestId(facts.requestId, this.token);
+    if (this.session !== undefined && this.binding()?.modelId === undefined) this.unknownSessions.add(this.session);
+  }
+
+  /**
+   * The request body, once read (the proxy reads small JSON bodies whole, after the request started): its shape
+   * and, when present, its `model`. The first call wins; answers judged before it have no shape checks.
+   */
+  setRequestBody(body: unknown, arrivedAt: number): void {
+    const facts = this.facts as JudgeFacts;
+    if (facts.shape !== undefined || this.ended !== undefined) return;
+    facts.shape = requestShapeOf(body, arrivedAt);
+    const model = (body as { model?: unknown } | null)?.model;
+    if (facts.requestModel === undefined && typeof model === 'string' && model !== '') facts.requestModel = model;
+  }
+
+  private binding() {
+    return this.session === undefined ? undefined : this.d.store.session(this.session);
+  }
+
+  /** Sessions whose model is not known yet (call `detection.resolver.resolve` for each, with the credentials). */
+  get sessionsToResolve(): string[] {
+    return [...this.unknownSessions].filter((s) => this.d.store.session(s)?.modelId === undefined);
+  }
+
+  /**
+   * Request-time rule `session_key_conflict` (scope `key`): the session is bound to another key that the router
+   * accepted on it. Binding happens only on a 2xx answer ({@link onStatus}), so a request with a stolen session id
+   * and any key never locks the owner out (issue 14 row 5).
+   */
+  checkRequest(): Finding[] {
+    const key = this.facts.keyFingerprint;
+    if (this.d.sessionScope === 'shared' || this.session === undefined || key === undefined) return [];
+    const bound = this.binding()?.key;
+    if (bound === undefined || bound === key) return [];
+    return [this.count({ reason: 'session_key_conflict', evidence: { expected: bound, seen: key, session: this.session } })];
+  }
+
+  /** The upstream's status line. A 2xx binds the session to the key. */
+  onStatus(status: number): void {
+    this.status = status;
+    const key = this.facts.keyFingerprint;
+    if (status >= 200 && status < 300 && this.session !== undefined && key !== undefined && this.d.sessionScope === 'key') {
+      if (this.binding()?.key === undefined) this.d.store.bindSession(this.session, { key });
+    }
+  }
+
+  /** An echoed request id (response header, or a chunk's `request_id`). */
+  onEcho(echoed: string | undefined, source: EchoSource): Finding[] {
+    const store = this.d.store;
+    const { echo, other } = classifyRequestIdEcho(this.facts.requestId, echoed, (id) => store.requestIdToken(id), this.token);
+    if (echo === 'missing') return [];
+    if (echo === 'foreign' || this.echo === 'missing' || (echo === 'rewritten' && this.echo === 'match')) this.echo = echo;
+    if (echo !== 'foreign' || other === undefined) return [];
+    return [this.count({ reason: 'request_id_mismatch', evidence: { expected: this.facts.requestId, seen: other, source, rule: 'issued_to_other' } })];
+  }
+
+  /** A plain-text data line: router failover notices; `new session opened: 0x…` switches the session judged. */
+  onText(data: string): Finding[] {
+    const prefix = 'new session opened:';
+    const text = data.trim();
+    if (text.startsWith(prefix)) {
+      const next = hex32(text.slice(prefix.length).trim());
+      if (next !== undefined) {
+        this.session = next;
+        // The rest of the answer is the new session's: its model, ids and names start afresh.
+        this.lastModel = undefined;
+        this.lastId = undefined;
+        this.nameVote = undefined;
+        if (this.binding()?.modelId === undefined) this.unknownSessions.add(next);
+      }
+    }
+    return [];
+  }
+
+  /** One parsed chunk (or JSON body). */
+  onChunk(fields: ChunkFields): Finding[] {
+    const out: Finding[] = [];
+    if (fields.error) this.errorSeen = true;
+    if (fields.requestId !== undefined) out.push(...this.onEcho(fields.requestId, 'chunk'));
+    const choices = fields.choices;
+    const usageOnly = choices !== undefined && choices.empty;
+    if (fields.id !== undefined) out.push(...this.onId(fields.id, usageOnly));
+    if (fields.model !== undefined) out.push(...this.onModel(fields.model));
+    if (this.facts.shape !== undefined) {
+      const created = this.createdChecked ? undefined : fields.created;
+      if (fields.created !== undefined) this.createdChecked = true;
+      out.push(...checkChunkShape(this.facts.shape, choices, created, this.d.shape));
+    }
+    if (choices !== undefined) {
+      for (const index of choices.withContent) {
+        this.contentSeen = true;
+        if ((this.finishCount.get(index) ?? 0) > 0) {
+          out.push({ reason: 'content_after_finish', evidence: { choice: index } });
+        }
+      }
+      for (const index of choices.finished) {
+        if (this.finishCount.size >= MAX_TRACKED_CHOICES && !this.finishCount.has(index)) continue;
+        const n = (this.finishCount.get(index) ?? 0) + 1;
+        this.finishCount.set(index, n);
+        if (n === 2) out.push({ reason: 'duplicate_finish_reason', evidence: { choice: index } });
+      }
+    }
+    if (fields.usage !== undefined) {
+      this.usageChunks++;
+      if (this.usageChunks === 2) out.push({ reason: 'duplicate_usage', evidence: { seen: '2' } });
+      if (this.usageChunks === 1) {
+        this.completionTokens = fields.usage.outputTokens;
+        this.promptTokens = fields.usage.inputTokens;
+        if (this.facts.shape !== undefined) {
+          const f = checkCompletionTokens(this.facts.shape, fields.usage.outputTokens, this.d.shape);
+          if (f !== undefined) out.push(f);
+        }
+      }
+    }
+    return this.countAll(out);
+  }
+
+  /** The fast path counted a content chunk from its bytes (same fields as the last parsed one, other text). */
+  onSkippedContent(): void {
+    this.contentSeen = true;
+  }
+
+  /** Whether the fast path may skip chunks now: not after a finish_reason (content after it must be seen). */
+  get fastPathAllowed(): boolean {
+    return this.finishCount.size === 0;
+  }
+
+  /** A spliced event was found (the embedded payloads are inspected by the caller through `onChunk`). */
+  onSpliced(pieces: number): Finding[] {
+    this.spliced++;
+    return this.spliced === 1 ? [this.count({ reason: 'spliced_event', evidence: { pieces: String(pieces) } })] : [];
+  }
+
+  /** A payload that parsed neither whole nor as spliced pieces: counted, not dropped silently. */
+  onUnparsed(): void {
+    this.unparsed++;
+  }
+
+  private habitKey(): string {
+    const b = this.binding();
+    if (b?.modelId !== undefined) return `${b.modelId}|${b.provider ?? ''}`;
+    return this.firstModel ?? this.facts.upstream ?? 'upstream';
+  }
+
+  private onId(id: string, usageOnly: boolean): Finding[] {
+    if (id === this.lastId) return [];
+    const store = this.d.store;
+    const habit = store.habits.habit(this.habitKey());
+    const first = this.firstId === undefined;
+    const out: Finding[] = [];
+    if (this.claimedSet.has(id)) {
+      out.push({ reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'reappeared' } });
+    } else {
+      const live = store.liveOwner(id);
+      const delivered = live === undefined ? store.deliveredOwner(id) : undefined;
+      const owner = live !== undefined && live.token !== this.token ? live : delivered;
+      if (owner !== undefined && !this.sameUser(owner)) {
+        if (first) this.reusedFirst = true;
+        if (habit.reuse === 'unique') {
+          const inflight = live !== undefined;
+          out.push(
+            first || !inflight
+              ? { reason: 'completion_id_collision', evidence: { seen: id, other_request_id: owner.requestId, other_state: inflight ? 'in_flight' : 'finished' } }
+              : { reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, other_request_id: owner.requestId, rule: 'inflight_owner' } },
+          );
+        }
+      } else if (!first && !usageOnly) {
+        this.driftedContent = true;
+        // With ids known to be stable, the first foreign id is a finding at once: block mode stops before it.
+        if (habit.stability === 'stable') {
+          out.push({ reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'stable_habit' } });
+        }
+      }
+    }
+    if (!this.claimedSet.has(id) && this.claimed.length < this.d.maxIdsPerRequest) {
+      this.claimed.push(id);
+      this.claimedSet.add(id);
+      const owner: LiveOwner = { token: this.token, requestId: this.facts.requestId };
+      if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;
+      if (this.session !== undefined) owner.session = this.session;
+      store.claimLive(id, owner);
+    }
+    this.firstId ??= id;
+    this.lastId = id;
+    return out;
+  }
+
+  /** Same key and session: a response cache replaying a completion to the same user is not a collision. */
+  private sameUser(owner: { key?: string; session?: string }): boolean {
+    return owner.key !== undefined && owner.key === this.facts.keyFingerprint && owner.session !== undefined && owner.session === this.session;
+  }
+
+  private onModel(raw: string): Finding[] {
+    const name = this.d.normalizeName(raw);
+    if (name === this.lastModel) return [];
+    this.lastModel = name;
+    this.firstModel ??= name;
+    const requestModel = this.facts.requestModel;
+    if (requestModel !== undefined && requestModel.trim() !== '') {
+      const expected = this.d.normalizeName(requestModel);
+      return expected === name ? [] : [this.modelFinding(expected, name, 'request_body')];
+    }
+    const b = this.binding();
+    if (b?.modelId === undefined) return [];
+    const verdict = this.d.store.names.judge(b.modelId, b.provider, name);
+    if (verdict.kind === 'known') return [];
+    if (verdict.kind === 'pending') {
+      this.nameVote ??= { modelId: b.modelId, provider: b.provider, name };
+      return [];
+    }
+    if (verdict.kind === 'foreign') return [this.modelFinding(verdict.expected, name, 'consensus')];
+    const finding = this.modelFinding(verdict.expected ?? `model ${b.modelId.slice(0, 10)}…`, name, 'other_model');
+    finding.evidence.other_model_id = verdict.otherModelId;
+    return [finding];
+  }
+
+  private modelFinding(expected: string, seen: string, source: string): Finding {
+    this.modelFound = true;
+    return { reason: 'model_mismatch', evidence: { expected, seen, source, ...(this.binding()?.modelId !== undefined && { model_id: this.binding()?.modelId }) } };
+  }
+
+  private count(f: Finding): Finding {
+    this.findingsRaised++;
+    return f;
+  }
+
+  private countAll(fs: Finding[]): Finding[] {
+    this.findingsRaised += fs.length;
+    return fs;
+  }
+
+  /**
+   * The answer ended (completed or aborted). `clean`: the caller's inspector raised no finding (the judge's own
+   * count is included). Learning (names, id habits, prompt ratios) comes only from clean answers. Idempotent.
+   */
+  finish(clean = true): { summary: JudgeSummary; findings: Finding[] } {
+    if (this.ended !== undefined) return { summary: this.ended, findings: [] };
+    const store = this.d.store;
+    const findings: Finding[] = [];
+    store.releaseLive(this.claimed, this.token);
+    const owner = { requestId: this.facts.requestId } as { requestId: string; key?: string; session?: string; model?: string };
+    if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;
+    if (this.session !== undefined) owner.session = this.session;
+    if (this.firstModel !== undefined) owner.model = this.firstModel;
+    store.addDelivered(this.claimed, owner);
+
+    const shape = this.facts.shape;
+    const b = this.binding();
+    const ratioKey = b?.modelId ?? this.firstModel;
+    if (shape !== undefined && ratioKey !== undefined && this.promptTokens !== undefined) {
+      const f = store.promptRatios.check(ratioKey, shape, this.promptTokens);
+      if (f !== undefined) findings.push(f);
+    }
+
+    const completions = Math.max(this.usageChunks, ...this.finishCount.values(), 0);
+    const starved = this.status === 200 && !this.contentSeen && !this.errorSeen;
+    const now = store.now();
+    const upstream = this.facts.upstream ?? 'upstream';
+    const answer: RecentAnswer = {
+      requestId: this.facts.requestId,
+      upstream,
+      startedAt: shape?.arrivedAt ?? now,
+      endedAt: now,
+      starved,
+      completions,
+      ...(this.facts.link !== undefined && { link: this.facts.link }),
+    };
+    if (starved || completions > 1) {
+      const paired = pairStarvation(store, answer);
+      for (const f of paired.findings) if (!findings.some((g) => g.reason === f.reason)) findings.push(f);
+      this.links.push(...paired.links);
+      this.peerFindings.push(...paired.peerFindings);
+      store.addAnswer(answer);
+    }
+
+    this.findingsRaised += findings.length;
+    const isClean = clean && this.findingsRaised === 0;
+    if (isClean) this.learn(shape);
+    const summary: JudgeSummary = {
+      echo: this.echo,
+      starved,
+      completions,
+      completionIdDrift: this.driftedContent,
+      splicedEvents: this.spliced,
+      unparsedPayloads: this.unparsed,
+      unknownSessions: this.sessionsToResolve,
+      peerFindings: this.peerFindings,
+      links: this.links,
+      idHabit: store.habits.habit(this.habitKey()),
+    };
+    if (this.session !== undefined) summary.session = this.session;
+    this.ended = summary;
+    return { summary, findings };
+  }
+
+  private learn(shape: RequestShape | undefined): void {
+    const store = this.d.store;
+    if (this.firstId !== undefined) {
+      store.observeIds(this.habitKey(), {
+        drifted: this.driftedContent,
+        reused: this.reusedFirst,
+        counterLike: isCounterLike(this.firstId),
+      });
+    }
+    const b = this.binding();
+    if (shape !== undefined && this.promptTokens !== undefined) {
+      const key = b?.modelId ?? this.firstModel;
+      if (key !== undefined) store.promptRatios.learn(key, shape, this.promptTokens);
+    }
+    if (this.nameVote !== undefined && this.session !== undefined && !this.modelFound) {
+      const vote: NameVote = { requestId: this.facts.requestId, session: this.session };
+      const overturned = store.voteName(this.nameVote.modelId, this.nameVote.provider, this.nameVote.name, vote);
+      const expected = store.names.knownNames(this.nameVote.modelId, this.nameVote.provider)[0] ?? this.nameVote.name;
+      for (const loser of overturned) {
+        // The incident moves to the request that taught the overturned name, never to the answers after it.
+        this.peerFindings.push({
+          requestId: loser.requestId,
+          finding: { reason: 'model_mismatch', evidence: { expected, seen: loser.name, session: loser.session, source: 'consensus', rule: 'overturned' } },
+        });
+      }
+    }
+  }
+}
