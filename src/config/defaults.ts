@@ -19,6 +19,16 @@ export const DEFAULT_MAX_COMPLETION_IDS = 100_000;
 /** Sessions held at most by each session registry. */
 export const DEFAULT_MAX_SESSIONS = 10_000;
 export const DEFAULT_SESSION_SCOPE: SessionScope = 'key';
+/** Session bindings (model id, provider, verified key) the detection store holds at most (issue 13 item 8). */
+export const DEFAULT_MAX_SESSION_BINDINGS = 100_000;
+/** Look sessions never seen opened up on the router (`GET /blockchain/sessions/{id}`, the request's credentials). */
+export const DEFAULT_SESSION_LOOKUP = true;
+/** How long one session look-up may take; past it the request goes on with the session unknown. */
+export const DEFAULT_SESSION_LOOKUP_TIMEOUT_MS = 2_000;
+/** Session look-ups in flight at most (more are skipped: the session stays unknown for that request). */
+export const DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT = 16;
+/** Bytes of a control-plane answer (session open, session or bid look-up) read for what it teaches. */
+export const DEFAULT_MAX_CONTROL_BODY_BYTES = 64 * 1024;
 
 /** Every inspector setting a caller may give; the same names the proxy's config uses. */
 export interface InspectorSettings {

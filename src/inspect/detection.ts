@@ -6,6 +6,7 @@
  * `Detection` is process-wide (one store, one session resolver); `RequestJudge` is one request's rules. Both are
  * pure of HTTP and spans: the proxy hands facts in and gets findings, peer findings and links back.
  */
+import { DEFAULT_SESSION_LOOKUP_TIMEOUT_MS } from '../config/defaults.js';
 import { applyControlFacts, classifyControlCall, controlFacts, type ControlCall } from './control-plane.js';
 import {
   compileModelAliases,
@@ -77,9 +78,14 @@ export interface JudgeSummary {
   unknownSessions: string[];
   idHabit?: IdHabit;
   peerFindings: PeerFinding[];
+  /** The completion ids the answer carried, in order (the first {@link MAX_SUMMARY_COMPLETION_IDS}). */
+  completionIds: string[];
   /** Requests this one was paired with (span links both ways). */
   links: { requestId: string; link?: unknown }[];
 }
+
+/** Completion ids a summary names at most (an incident's join key for the probe). */
+export const MAX_SUMMARY_COMPLETION_IDS = 16;
 
 export class Detection {
   readonly store: DetectionStore;
@@ -99,7 +105,7 @@ export class Detection {
     this.resolver =
       options.lookup === undefined
         ? undefined
-        : new SessionResolver({ lookup: options.lookup, store: options.store, timeoutMs: options.lookupTimeoutMs ?? 2000 });
+        : new SessionResolver({ lookup: options.lookup, store: options.store, timeoutMs: options.lookupTimeoutMs ?? DEFAULT_SESSION_LOOKUP_TIMEOUT_MS });
   }
 
   nextToken(): number {

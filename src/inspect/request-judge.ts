@@ -6,7 +6,7 @@
 import type { ChunkFields } from './chunk-fields.js';
 import { hex32 } from './control-plane.js';
 import { classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
-import type { Detection, JudgeFacts, JudgeSummary, PeerFinding } from './detection.js';
+import { MAX_SUMMARY_COMPLETION_IDS, type Detection, type JudgeFacts, type JudgeSummary, type PeerFinding } from './detection.js';
 import { isCounterLike } from './id-habits.js';
 import type { NameVote } from './name-consensus.js';
 import { checkChunkShape, checkCompletionTokens, requestShapeOf, type RequestShape } from './request-shape.js';
@@ -75,7 +75,8 @@ export class RequestJudge {
 
   /** Sessions whose model is not known yet (call `detection.resolver.resolve` for each, with the credentials). */
   get sessionsToResolve(): string[] {
-    return [...this.unknownSessions].filter((s) => this.d.store.session(s)?.modelId === undefined);
+    // Only an on-chain id (0x + 64 hex) can be looked up; anything else is caller-chosen text.
+    return [...this.unknownSessions].filter((s) => hex32(s) !== undefined && this.d.store.session(s)?.modelId === undefined);
   }
 
   /**
@@ -341,6 +342,7 @@ export class RequestJudge {
       unparsedPayloads: this.unparsed,
       unknownSessions: this.sessionsToResolve,
       peerFindings: this.peerFindings,
+      completionIds: this.claimed.slice(0, MAX_SUMMARY_COMPLETION_IDS),
       links: this.links,
       idHabit: store.habits.habit(this.habitKey()),
     };

@@ -4,6 +4,7 @@
  * concurrency and with a timeout. The request's own router credentials are passed to each call and never kept:
  * not in the cache, not in the pending map, not in an error.
  */
+import { DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT, DEFAULT_SESSION_LOOKUP_TIMEOUT_MS } from '../config/defaults.js';
 import { sessionBody } from './control-plane.js';
 import type { DetectionStore, SessionBinding } from './store.js';
 
@@ -37,7 +38,7 @@ export class SessionResolver {
   readonly counts: Record<ResolveOutcome, number> = { known: 0, resolved: 0, failed: 0, skipped: 0 };
 
   constructor(options: SessionResolverOptions) {
-    this.o = { timeoutMs: 2000, maxInFlight: 16, retryAfterMs: 60_000, maxFailures: 10_000, ...options };
+    this.o = { timeoutMs: DEFAULT_SESSION_LOOKUP_TIMEOUT_MS, maxInFlight: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT, retryAfterMs: 60_000, maxFailures: 10_000, ...options };
   }
 
   /** The binding is already known (model id present). */

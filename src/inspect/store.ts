@@ -9,7 +9,7 @@
  * implementation (Redis, issue 17) ships asynchronously and other replicas fold in with `applyRemote`. The ops are
  * plain JSON data holding ids, hashes and names only — never content, never a credential.
  */
-import { DEFAULT_COMPLETION_ID_WINDOW_MS, DEFAULT_SESSION_BINDING_WINDOW_MS } from '../config/defaults.js';
+import { DEFAULT_COMPLETION_ID_WINDOW_MS, DEFAULT_MAX_SESSION_BINDINGS, DEFAULT_SESSION_BINDING_WINDOW_MS } from '../config/defaults.js';
 import { CompletionIdWindow, type DeliveredOwner } from './completion-id-window.js';
 import { IdHabits, type IdObservation } from './id-habits.js';
 import { NameConsensus, type NameVote, type OverturnedVote } from './name-consensus.js';
@@ -115,7 +115,7 @@ export interface DetectionStore {
 const DEFAULTS = {
   completionIdWindowMs: DEFAULT_COMPLETION_ID_WINDOW_MS,
   sessionBindingWindowMs: DEFAULT_SESSION_BINDING_WINDOW_MS,
-  maxSessions: 100_000,
+  maxSessions: DEFAULT_MAX_SESSION_BINDINGS,
   maxLiveIds: 100_000,
   maxIssuedRequestIds: 100_000,
   starvationWindowMs: 5 * 60_000,

@@ -14,7 +14,17 @@ export interface Incident {
   blocked: boolean;
   /** Other requests in flight on the same key / session when this one started (the risk condition). */
   inflight: { apiKey: number; session: number };
+  /**
+   * The other requests this incident involves: a starved request's recipient (and back), the request whose
+   * completion id this one carried, the request that taught an overturned name. Empty when none is known.
+   */
+  relatedRequestIds: string[];
+  /** Completion ids this response carried (the first ones, bounded): `crosstalk probe` joins incidents on them. */
+  completionIds: string[];
 }
+
+/** Completion ids and related request ids kept per incident at most. */
+export const MAX_INCIDENT_IDS = 16;
 
 /** A fixed-size ring of the newest incidents. */
 export class IncidentLog {
@@ -27,6 +37,24 @@ export class IncidentLog {
     this.total++;
     this.items.push(incident);
     if (this.items.length > this.limit) this.items.shift();
+  }
+
+  /**
+   * Adds a finding to the incident of `requestId` still held (a starvation partner, an overturned teacher): its
+   * reason, evidence and related ids. False when the log holds no incident for it (the caller then adds one).
+   */
+  amend(requestId: string, reason: string, evidence: Record<string, unknown>, related: readonly string[]): boolean {
+    for (let i = this.items.length - 1; i >= 0; i--) {
+      const incident = this.items[i] as Incident;
+      if (incident.requestId !== requestId) continue;
+      if (!incident.reasons.includes(reason)) incident.reasons.push(reason);
+      incident.evidence.push({ reason, ...evidence });
+      for (const id of related) {
+        if (!incident.relatedRequestIds.includes(id) && incident.relatedRequestIds.length < MAX_INCIDENT_IDS) incident.relatedRequestIds.push(id);
+      }
+      return true;
+    }
+    return false;
   }
 
   /** Newest first. */

@@ -1,14 +1,17 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { SpanStatusCode, type AttributeValue } from '@opentelemetry/api';
+import { SpanStatusCode, type AttributeValue, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import {
   InspectorContext,
   REASON_CODES,
   ResponseInspector,
+  type Detection,
+  type EchoVerdict,
   type Finding,
   type ReasonCode,
+  type RequestIdEcho,
 } from '../inspect/index.js';
 import { HEADER_REQUEST_ID } from '../protocol/headers.js';
 import {
@@ -28,9 +31,10 @@ import {
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
   EVENT_CROSSTALK_DETECTED,
-  type RequestIdEcho,
+  type ProxyRequestIdEcho,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
+import { DetectionReport, relatedRequestIds } from './detection-report.js';
 import type { IncidentLog } from './incidents.js';
 import type { ProxyConfig } from './options.js';
 import type { RequestContext } from './request-context.js';
@@ -59,15 +63,28 @@ export function findingEventAttributes(finding: Finding): Record<string, Attribu
  * and reports; every call into it goes through {@link ProxyInspection.guard}, so an inspector exception degrades
  * that one response to uninspected forwarding (counted, logged without response bytes) and nothing else.
  */
+/** The judge's echo verdict as the span and the caller's header state it. */
+function echoOf(verdict: EchoVerdict, fallback: RequestIdEcho): ProxyRequestIdEcho {
+  if (verdict === 'foreign') return 'mismatch';
+  return verdict === 'missing' ? fallback : verdict;
+}
+
 export class ProxyInspection {
   readonly context: InspectorContext;
+  private readonly report_: DetectionReport;
+  private readonly ownerOf: (requestId: string) => number | undefined;
 
   constructor(
     private readonly config: ProxyConfig,
     private readonly metrics: ProxyMetrics,
     private readonly incidents: IncidentLog,
     private readonly logger: Logger,
+    readonly detection: Detection,
+    tracer: Tracer,
   ) {
+    const store = detection.store;
+    this.ownerOf = (requestId) => store.requestIdToken(requestId);
+    this.report_ = new DetectionReport({ metrics, incidents, logger, tracer, seedTtlMs: config.sessionBindingWindowMs });
     this.context = new InspectorContext({
       sessionScope: config.sessionScope,
       modelAliases: config.modelAliases,
@@ -121,7 +138,30 @@ export class ProxyInspection {
    * Called at request start (the in-flight counts are the risk condition at that moment). Returns a finding
    * already knowable from the request itself (`session_key_conflict`).
    */
-  start(ctx: RequestContext): Finding | undefined {
+  /**
+   * Any request that is not a chat completion: its request id is issued (an echo of it on another request is then
+   * a mismatch, an echo of an id never issued is a rewrite), and a control-plane call is noted for its answer.
+   */
+  begin(ctx: RequestContext): void {
+    const token = this.detection.nextToken();
+    this.detection.store.issueRequestId(ctx.requestId, token);
+    ctx.echoIdentity = { token, ownerOf: this.ownerOf };
+    const call = this.detection.controlCall(ctx.method, ctx.path);
+    if (call !== undefined) ctx.controlCall = call;
+  }
+
+  /** A control-plane answer's status and JSON body (read bounded while it was forwarded) teach the detection. */
+  onControlResponse(ctx: RequestContext, status: number, body: unknown): void {
+    const call = ctx.controlCall;
+    if (call === undefined) return;
+    try {
+      this.detection.onControlResponse(call, status, body);
+    } catch (err) {
+      this.logger.error({ requestId: ctx.requestId, errorType: err instanceof Error ? err.name : typeof err }, 'crosstalk control-plane learning failed');
+    }
+  }
+
+  start(ctx: RequestContext, authorization?: string): Finding | undefined {
     const facts = {
       requestId: ctx.requestId,
       stream: false,
@@ -130,8 +170,22 @@ export class ProxyInspection {
       ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
     };
     try {
-      const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(ctx, finding));
+      const judge = this.detection.begin({
+        requestId: ctx.requestId,
+        upstream: this.config.upstream.origin,
+        link: ctx.span.spanContext(),
+        ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
+        ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
+      });
+      ctx.judge = judge;
+      ctx.echoIdentity = { token: judge.token, ownerOf: this.ownerOf };
+      const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(ctx, finding), judge);
       ctx.inspector = inspector;
+      // A session never seen opened: one look-up with this request's own credentials (used for that call only),
+      // awaited before forwarding, bounded by --session-lookup-timeout.
+      if (this.detection.resolver !== undefined && judge.sessionsToResolve.length > 0) {
+        ctx.lookup = this.detection.resolveSessions(judge, authorization);
+      }
       ctx.inflightApiKey = inspector.inflight.apiKey;
       ctx.inflightSession = inspector.inflight.session;
     } catch (err) {
@@ -148,6 +202,18 @@ export class ProxyInspection {
   /** The model from the request body, once it is known. */
   setRequestModel(ctx: RequestContext, model: string): void {
     this.guard(ctx, (inspector) => inspector.setRequestModel(model));
+  }
+
+  /** The parsed chat request body: its shape (messages, n, tools, max_tokens…) for the answer's checks. */
+  setRequestBody(ctx: RequestContext, body: Record<string, unknown>): void {
+    const judge = ctx.judge;
+    if (judge === undefined) return;
+    this.guard(ctx, () => judge.setRequestBody(body, this.detection.store.now()));
+  }
+
+  /** The upstream's status (before its body): a 2xx binds the session to the key; a 200 without content starves. */
+  onStatus(ctx: RequestContext, status: number): void {
+    this.guard(ctx, (inspector) => inspector.onStatus(status));
   }
 
   /** The upstream's response headers, as they came (before any rewriting). */
@@ -204,7 +270,7 @@ export class ProxyInspection {
    * At the end of the exchange (complete, failed or aborted): summary → span, log, incident. Returns the echo
    * verdict the span records (the inspector's, which also read chunk-level echoes, else the proxy's own).
    */
-  finish(ctx: RequestContext): RequestIdEcho | undefined {
+  finish(ctx: RequestContext): ProxyRequestIdEcho | undefined {
     const span = ctx.span;
     const summary = this.guard(ctx, (inspector) => inspector.finish());
     if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, 'inspector_error');
@@ -228,7 +294,18 @@ export class ProxyInspection {
     }
     const findings = [...ctx.proxyFindings, ...(summary?.findings ?? [])];
     const reasons = [...new Set(findings.map((f) => f.reason))];
-    if (reasons.length > 0) this.report(ctx, reasons, findings, summary?.inflight ?? { apiKey: 0, session: 0 });
+    const inflight = summary?.inflight ?? { apiKey: 0, session: 0 };
+    const judged = summary?.detection;
+    const completionIds = judged?.completionIds ?? (summary?.firstCompletionId !== undefined ? [summary.firstCompletionId] : []);
+    if (reasons.length > 0) this.report(ctx, reasons, findings, inflight, relatedRequestIds(ctx.requestId, findings, judged?.links), completionIds);
+    if (judged !== undefined) {
+      try {
+        this.report_.onJudged(ctx, judged, this.report_.seedOf(ctx, judged, inflight), findings);
+      } catch (err) {
+        this.logger.error({ requestId: ctx.requestId, errorType: err instanceof Error ? err.name : typeof err }, 'crosstalk peer reporting failed');
+      }
+      return echoOf(judged.echo, summary?.requestIdEcho ?? 'missing');
+    }
     return summary?.requestIdEcho ?? ctx.echo;
   }
 
@@ -237,6 +314,8 @@ export class ProxyInspection {
     reasons: ReasonCode[],
     findings: Finding[],
     inflight: { apiKey: number; session: number },
+    related: string[],
+    completionIds: string[],
   ): void {
     const span = ctx.span;
     span.setAttribute(CROSSTALK_DETECTED, true);
@@ -259,6 +338,8 @@ export class ProxyInspection {
       evidence: findings.map((f) => ({ reason: f.reason, ...f.evidence })),
       blocked: ctx.blocked === true,
       inflight,
+      relatedRequestIds: related,
+      completionIds,
     });
     this.logger.warn(
       { requestId: ctx.requestId, traceId, reasons, apiKeyPrefix: ctx.apiKey?.prefix, blocked: ctx.blocked === true },

@@ -5,6 +5,8 @@ import {
   DEFAULT_MAX_EVENT_BYTES,
   DEFAULT_MAX_JSON_BODY_BYTES,
   DEFAULT_SESSION_BINDING_WINDOW_MS,
+  DEFAULT_SESSION_LOOKUP,
+  DEFAULT_SESSION_LOOKUP_TIMEOUT_MS,
 } from '../config/defaults.js';
 import { defineOption, readOption, readRaw, type OptionSpec } from '../config/option.js';
 import {
@@ -50,6 +52,7 @@ export const DEFAULT_MAX_HELD_JSON_BYTES = 64 * 1024 * 1024;
 
 export const ON_CROSSTALK = ['flag', 'block'] as const;
 export const SESSION_SCOPES = ['key', 'shared'] as const;
+export const ON_OFF = ['on', 'off'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export type OnCrosstalk = (typeof ON_CROSSTALK)[number];
@@ -82,6 +85,9 @@ export interface ProxyConfig {
   incidentsLimit: number;
   sessionBindingWindowMs: number;
   completionIdWindowMs: number;
+  /** Look up sessions never seen opened (`GET /blockchain/sessions/{id}` with the request's own credentials). */
+  sessionLookup: boolean;
+  sessionLookupTimeoutMs: number;
   logLevel: LogLevel;
 }
 
@@ -247,6 +253,18 @@ export const PROXY_OPTION_SPECS = {
       defaultText: m(DEFAULT_COMPLETION_ID_WINDOW_MS),
     },
   ),
+  sessionLookup: defineOption(
+    '--session-lookup <mode>',
+    'CROSSTALK_SESSION_LOOKUP',
+    'on: look a session never seen opened up once on the router, with the request\'s own credentials (never kept); off: never',
+    { parse: choice(ON_OFF), fallback: (DEFAULT_SESSION_LOOKUP ? 'on' : 'off') as (typeof ON_OFF)[number], defaultText: DEFAULT_SESSION_LOOKUP ? 'on' : 'off' },
+  ),
+  sessionLookupTimeout: defineOption(
+    '--session-lookup-timeout <dur>',
+    'CROSSTALK_SESSION_LOOKUP_TIMEOUT',
+    'longest wait for one session look-up; past it the request goes on with the session unknown',
+    { parse: positiveDuration, fallback: DEFAULT_SESSION_LOOKUP_TIMEOUT_MS, defaultText: s(DEFAULT_SESSION_LOOKUP_TIMEOUT_MS) },
+  ),
   logLevel: defineOption('--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent', {
     parse: choice(LOG_LEVELS),
     fallback: 'info' as LogLevel,
@@ -309,6 +327,8 @@ export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.P
     incidentsLimit: need(o.incidentsLimit),
     sessionBindingWindowMs: need(o.sessionBindingWindow),
     completionIdWindowMs: need(o.completionIdWindow),
+    sessionLookup: need(o.sessionLookup) === 'on',
+    sessionLookupTimeoutMs: need(o.sessionLookupTimeout),
     logLevel: need(o.logLevel),
   };
 }

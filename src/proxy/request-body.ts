@@ -13,6 +13,8 @@ export interface RequestBodyFacts {
   model?: string;
   /** The body's top-level `stream` flag. */
   stream?: boolean;
+  /** The parsed JSON object itself (the detection reads the request's shape from it: messages, n, tools…). */
+  json?: Record<string, unknown>;
 }
 
 /**
@@ -92,7 +94,7 @@ export function parseBodyFacts(body: Buffer): RequestBodyFacts {
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
   const { model, stream } = parsed as { model?: unknown; stream?: unknown };
-  const facts: RequestBodyFacts = {};
+  const facts: RequestBodyFacts = { json: parsed as Record<string, unknown> };
   if (typeof model === 'string' && model.length > 0 && model.length <= 256) facts.model = model;
   if (typeof stream === 'boolean') facts.stream = stream;
   return facts;

@@ -11,7 +11,7 @@ import {
 } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import type { Logger } from 'pino';
-import { checkRequestIdEcho, type Finding, type ResponseInspector } from '../inspect/index.js';
+import { classifyRequestIdEcho, type ControlCall, type Finding, type RequestJudge, type ResponseInspector } from '../inspect/index.js';
 import {
   HEADER_API_KEY_ID,
   HEADER_MODEL_ID,
@@ -41,7 +41,7 @@ import {
   CROSSTALK_STREAM_END_REASON,
   CROSSTALK_TIME_TO_FIRST_CHUNK_MS,
   GEN_AI_OPERATION_NAME_VALUE_CHAT,
-  type RequestIdEcho,
+  type ProxyRequestIdEcho,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import type { ApiKeyIdentifier, ApiKeyIdentity } from './api-key.js';
@@ -98,7 +98,18 @@ export interface RequestContext {
   /** A small JSON request body read whole (request-body.ts): forwarded as these bytes. */
   requestBody?: Buffer;
   /** What the upstream's `x-request-id` said, judged once (see {@link judgeEcho}); undefined before headers. */
-  echo?: RequestIdEcho;
+  echo?: ProxyRequestIdEcho;
+  /**
+   * The detection's view of issued request ids (set at request start): this request's token, and the token an
+   * issued id belongs to. An echo naming an id issued to another request is a mismatch; one never issued, rewritten.
+   */
+  echoIdentity?: { token: number; ownerOf(requestId: string): number | undefined };
+  /** The gateway-aware rules for a chat request (inspection.ts). */
+  judge?: RequestJudge;
+  /** A session look-up in flight for this request, awaited before it is forwarded (bounded by its timeout). */
+  lookup?: Promise<void>;
+  /** A control-plane call (session open, session or bid look-up, close) whose answer teaches the detection. */
+  controlCall?: ControlCall;
   /** A finding the proxy itself raised on a route without an inspector (echo naming another request). */
   proxyFindings: Finding[];
   upstreamStatus?: number;
@@ -207,9 +218,14 @@ export function startRequest(method: string, url: string, headers: IncomingHttpH
  */
 export function judgeEcho(ctx: RequestContext, echoed: string | string[] | undefined): Finding | undefined {
   const seen = Array.isArray(echoed) ? echoed.join(', ') : echoed;
-  const { echo, finding } = checkRequestIdEcho(ctx.requestId, seen, 'header');
-  ctx.echo = echo;
-  return finding;
+  const identity = ctx.echoIdentity;
+  const { echo, other } = classifyRequestIdEcho(ctx.requestId, seen, identity?.ownerOf ?? (() => undefined), identity?.token ?? -1);
+  ctx.echo = echo === 'foreign' ? 'mismatch' : echo;
+  if (echo !== 'foreign' || other === undefined) return undefined;
+  return {
+    reason: 'request_id_mismatch',
+    evidence: { expected: ctx.requestId, seen: other, source: 'header', rule: 'issued_to_other' },
+  };
 }
 
 /** What the request's end needs from the response and the process. */
@@ -224,7 +240,7 @@ export interface RequestEndDeps {
   metrics: ProxyMetrics;
   logger: Logger;
   /** Detection's part of the end (span attributes, incident, status); may throw: it is contained. */
-  finishInspection(ctx: RequestContext): RequestIdEcho | undefined;
+  finishInspection(ctx: RequestContext): ProxyRequestIdEcho | undefined;
 }
 
 /** An end reason from the rules, in order: an HTTP failure recorded earlier, else how the response ended. */

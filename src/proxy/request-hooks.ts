@@ -15,6 +15,7 @@ import {
 } from './request-body.js';
 import {
   endRequest,
+  headerValue,
   kRequestContext,
   startRequest,
   type RequestContext,
@@ -97,8 +98,10 @@ export function addRequestHooks(app: FastifyInstance, deps: RequestHookDeps): vo
       });
       return;
     }
-    if (ctx.isChat) {
-      const finding = inspection.start(ctx);
+    if (!ctx.isChat) inspection.begin(ctx);
+    else {
+      // The request's own router credentials reach a session look-up (if one is needed) and nothing else.
+      const finding = inspection.start(ctx, headerValue(request.headers, 'authorization'));
       if (finding && inspection.blocking) {
         // Known from the request alone (the session is bound to another key): never forward it.
         inspection.sendBlocked(ctx, reply, [finding.reason]);
@@ -106,6 +109,14 @@ export function addRequestHooks(app: FastifyInstance, deps: RequestHookDeps): vo
       }
     }
     done();
+  });
+
+  // A session look-up started for this request is awaited before it is forwarded (it never rejects, and is bounded
+  // by --session-lookup-timeout): the answer is then judged against the session's on-chain model.
+  app.addHook('preHandler', (request, _reply, done) => {
+    const lookup = request[kRequestContext]?.lookup;
+    if (lookup === undefined) return done();
+    void lookup.then(() => done());
   });
 
   // JSON request bodies give the sidecar `model` and `stream`. A small one with a content-length (a chat request,
@@ -149,5 +160,6 @@ export function addRequestHooks(app: FastifyInstance, deps: RequestHookDeps): vo
       if (ctx.isChat) ctx.span.updateName(`${GEN_AI_OPERATION_NAME_VALUE_CHAT} ${facts.model}`);
     }
     if (facts.stream !== undefined) ctx.requestStream = facts.stream;
+    if (ctx.isChat && facts.json !== undefined) inspection.setRequestBody(ctx, facts.json);
   }
 }

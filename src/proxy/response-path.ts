@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
+import { DEFAULT_MAX_CONTROL_BODY_BYTES } from '../config/defaults.js';
 import { BodyObserver } from '../inspect/body-observer.js';
 import { InspectStream, type HoldBudget } from '../inspect/inspect-stream.js';
 import { HEADER_CONTENT_ENCODING, HEADER_CONTENT_TYPE, MEDIA_TYPE_EVENT_STREAM, mediaTypeOf } from '../protocol/headers.js';
@@ -73,10 +74,15 @@ export class ResponsePath {
       return;
     }
     const meterOnly = (chunk: Buffer) => meter.write(chunk);
+    if (ctx.controlCall !== undefined && statusCode >= 200 && statusCode < 300 && isJsonContentType(contentType)) {
+      forward(ctx, reply, upstream, onUpstreamError, this.captureControl(ctx, statusCode, upstream));
+      return;
+    }
     if (!ctx.inspector || ctx.degraded) {
       forward(ctx, reply, upstream, onUpstreamError, meterOnly);
       return;
     }
+    inspection.onStatus(ctx, statusCode);
     const encoding = headerValue(headers, HEADER_CONTENT_ENCODING);
     if (encoding !== undefined && encoding !== '' && encoding.toLowerCase() !== 'identity') {
       // Compressed bodies pass through untouched; decoding a copy would double the CPU cost of the hop.
@@ -126,6 +132,32 @@ export class ResponsePath {
     relayWithTeardown(upstream, inspect, onUpstreamError, meterOnly);
     // A JSON body is held until its verdict, so the status can still become 502.
     if (kind === 'sse') forward(ctx, reply, inspect, () => undefined);
+  }
+
+  /**
+   * A control-plane answer (session open, session or bid look-up): forwarded as it comes, while a bounded copy
+   * (at most DEFAULT_MAX_CONTROL_BODY_BYTES; a longer answer teaches nothing) is parsed at its end, before the
+   * caller's response ends, so the gateway's next request on the session already meets the binding.
+   */
+  private captureControl(ctx: RequestContext, status: number, upstream: UpstreamBody): (chunk: Buffer) => void {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    upstream.once('end', () => {
+      if (bytes > DEFAULT_MAX_CONTROL_BODY_BYTES || chunks.length === 0) return;
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        return;
+      }
+      this.deps.inspection.onControlResponse(ctx, status, body);
+    });
+    return (chunk: Buffer) => {
+      ctx.meter.write(chunk);
+      bytes += chunk.length;
+      if (bytes <= DEFAULT_MAX_CONTROL_BODY_BYTES) chunks.push(chunk);
+      else chunks.length = 0;
+    };
   }
 
   /** reply-from's `onError`: no usable upstream response. One error path: JSON `{statusCode, code, error, message}`. */

@@ -4,6 +4,9 @@ import { trace, type Tracer } from '@opentelemetry/api';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
+import { Agent, request as undiciRequest } from 'undici';
+import { DEFAULT_MAX_CONTROL_BODY_BYTES, DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT } from '../config/defaults.js';
+import { Detection, MemoryDetectionStore, type DetectionStore, type SessionLookup } from '../inspect/index.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 import { HEADER_CONTENT_TYPE } from '../protocol/headers.js';
@@ -40,6 +43,8 @@ export interface ProxyServer {
   metrics: ProxyMetrics;
   incidents: IncidentLog;
   pool: UpstreamPool;
+  /** The gateway-aware detection (its store holds everything learned). */
+  detection: Detection;
   /** Requests started and not yet ended (their spans still open). */
   readonly activeRequests: number;
   /** Binds both ports; resolves to the URLs actually bound (port 0 → real port). */
@@ -56,7 +61,20 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new ProxyMetrics();
   const incidents = new IncidentLog(config.incidentsLimit);
-  const inspection = new ProxyInspection(config, metrics, incidents, logger);
+  // The one place the detection store is made (a shared store replaces this line: issue 17).
+  const store: DetectionStore = new MemoryDetectionStore({
+    completionIdWindowMs: config.completionIdWindowMs,
+    sessionBindingWindowMs: config.sessionBindingWindowMs,
+  });
+  const lookupAgent = config.sessionLookup ? new Agent({ connections: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT }) : undefined;
+  const detection = new Detection({
+    store,
+    sessionScope: config.sessionScope,
+    modelAliases: config.modelAliases,
+    lookupTimeoutMs: config.sessionLookupTimeoutMs,
+    ...(lookupAgent !== undefined && { lookup: sessionLookup(config.upstream.origin, lookupAgent) }),
+  });
+  const inspection = new ProxyInspection(config, metrics, incidents, logger, detection, tracer);
   let fingerprintSecret = config.fingerprintSecret;
   if (fingerprintSecret === undefined) {
     fingerprintSecret = randomFingerprintSecret();
@@ -183,6 +201,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     metrics,
     incidents,
     pool,
+    detection,
     get activeRequests() {
       return active;
     },
@@ -208,6 +227,39 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       // The cut responses end on their sockets' close events: wait for every span to be ended (issue 14 row 8).
       await allEnded();
       await admin.close();
+      if (lookupAgent !== undefined && !lookupAgent.closed && !lookupAgent.destroyed) await lookupAgent.close();
     },
+  };
+}
+
+/**
+ * `GET {origin}/blockchain/sessions/{id}` with the request's own `authorization` (passed in, used for this call,
+ * never kept), on its own small connection pool; the parsed body of a 200 JSON answer up to
+ * DEFAULT_MAX_CONTROL_BODY_BYTES, else undefined. Aborted by `signal` (the resolver's timeout).
+ */
+function sessionLookup(origin: string, dispatcher: Agent): SessionLookup {
+  return async (session, authorization, signal) => {
+    const res = await undiciRequest(`${origin}/blockchain/sessions/${session}`, {
+      method: 'GET',
+      dispatcher,
+      signal,
+      headers: authorization === undefined ? { accept: 'application/json' } : { accept: 'application/json', authorization },
+    });
+    const length = Number(res.headers['content-length'] ?? 0);
+    if (res.statusCode !== 200 || length > DEFAULT_MAX_CONTROL_BODY_BYTES) {
+      await res.body.dump();
+      return undefined;
+    }
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    for await (const chunk of res.body) {
+      bytes += (chunk as Buffer).length;
+      if (bytes > DEFAULT_MAX_CONTROL_BODY_BYTES) {
+        res.body.destroy();
+        return undefined;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
   };
 }

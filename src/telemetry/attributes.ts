@@ -49,6 +49,11 @@ export const CROSSTALK_INSPECTION_SKIPPED = 'crosstalk.inspection.skipped';
 
 /** Values of {@link CROSSTALK_REQUEST_ID_ECHO}. */
 export type RequestIdEcho = 'match' | 'missing' | 'mismatch';
+/**
+ * The sidecar's own verdict adds `rewritten`: the upstream echoed an id the sidecar never issued (a hop between it
+ * and the router rewrote `x-request-id`). `mismatch` is kept for an echo naming an id issued to another request.
+ */
+export type ProxyRequestIdEcho = RequestIdEcho | 'rewritten';
 
 // --- crosstalk: inspection ---
 export const CROSSTALK_DETECTED = 'crosstalk.detected';
@@ -63,6 +68,15 @@ export const EVENT_CROSSTALK_DETECTED = 'crosstalk.detected';
 export const CROSSTALK_EVENT_REASON = 'crosstalk.reason';
 /** On the `crosstalk.detected` event: evidence fields (`crosstalk.evidence.expected`, `….seen`, …); ids only. */
 export const CROSSTALK_EVIDENCE_PREFIX = 'crosstalk.evidence.';
+/** Other request ids a detection involves (starvation partner, overturned teacher), on the span. */
+export const CROSSTALK_RELATED_REQUEST_IDS = 'crosstalk.related_request_ids';
+/** On a span link: why the two requests' spans are linked (the reason code). */
+export const CROSSTALK_LINK_REASON = 'crosstalk.link.reason';
+/**
+ * A short span in an already-ended request's trace, recording a finding made later by another request (a starved
+ * request's partner, an overturned teacher), linked to the span of the request that made it.
+ */
+export const SPAN_NAME_PEER_FINDING = 'crosstalk peer_finding';
 
 // --- crosstalk: audit ---
 export const CROSSTALK_AUDIT_DATABASE = 'crosstalk.audit.database';

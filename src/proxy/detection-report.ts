@@ -1,0 +1,173 @@
+/**
+ * What the gateway-aware detection tells operators at the end of a chat request, beyond its own findings
+ * (issue 13): starved and unparsed counts, span links to the requests it was paired with, and findings for OTHER
+ * requests (a starved request's partner, the request that taught an overturned name), which go to their incidents
+ * (amended, or added) and to a short span in their own trace, linked back. The requests those peers were are
+ * remembered briefly by their ids only (trace context, route, identity prefixes), never content or credentials.
+ */
+import {
+  ROOT_CONTEXT,
+  SpanStatusCode,
+  isSpanContextValid,
+  trace,
+  type AttributeValue,
+  type SpanContext,
+  type Tracer,
+} from '@opentelemetry/api';
+import type { Logger } from 'pino';
+import { TtlLru, type Finding, type JudgeSummary, type PeerFinding } from '../inspect/index.js';
+import {
+  CROSSTALK_DETECTED,
+  CROSSTALK_EVENT_REASON,
+  CROSSTALK_EVIDENCE_PREFIX,
+  CROSSTALK_LINK_REASON,
+  CROSSTALK_REASONS,
+  CROSSTALK_RELATED_REQUEST_IDS,
+  CROSSTALK_REQUEST_ID,
+  SPAN_NAME_PEER_FINDING,
+} from '../telemetry/attributes.js';
+import type { ProxyMetrics } from '../telemetry/metrics.js';
+import { MAX_INCIDENT_IDS, type Incident, type IncidentLog } from './incidents.js';
+import type { RequestContext } from './request-context.js';
+
+/** What an incident for a request needs, kept after the request ended (ids only). */
+export interface RequestSeed {
+  spanContext: SpanContext;
+  method: string;
+  path: string;
+  session?: string;
+  apiKeyPrefix?: string;
+  apiKeyFingerprint?: string;
+  apiKeyId?: string;
+  inflight: { apiKey: number; session: number };
+  completionIds: string[];
+}
+
+/** Finished chat requests remembered for a later peer finding. */
+const MAX_SEEDS = 10_000;
+
+function isSpanContext(value: unknown): value is SpanContext {
+  const v = value as SpanContext | undefined;
+  return typeof v?.traceId === 'string' && typeof v.spanId === 'string' && isSpanContextValid(v);
+}
+
+function evidenceAttributes(finding: Finding): Record<string, AttributeValue> {
+  const attributes: Record<string, AttributeValue> = { [CROSSTALK_EVENT_REASON]: finding.reason };
+  for (const [key, value] of Object.entries(finding.evidence)) {
+    if (value !== undefined) attributes[CROSSTALK_EVIDENCE_PREFIX + key] = value;
+  }
+  return attributes;
+}
+
+/** Other request ids a set of findings and links names (bounded, unique, never this request's own). */
+export function relatedRequestIds(self: string, findings: readonly Finding[], links: JudgeSummary['links'] = []): string[] {
+  const out: string[] = [];
+  const add = (id: unknown): void => {
+    if (typeof id === 'string' && id !== '' && id !== self && !out.includes(id) && out.length < MAX_INCIDENT_IDS) out.push(id);
+  };
+  for (const l of links) add(l.requestId);
+  for (const f of findings) add(f.evidence.other_request_id);
+  return out;
+}
+
+export class DetectionReport {
+  private readonly seeds: TtlLru<string, RequestSeed>;
+
+  constructor(
+    private readonly deps: { metrics: ProxyMetrics; incidents: IncidentLog; logger: Logger; tracer: Tracer; seedTtlMs: number },
+  ) {
+    this.seeds = new TtlLru({ maxEntries: MAX_SEEDS, ttlMs: deps.seedTtlMs });
+  }
+
+  seedOf(ctx: RequestContext, summary: JudgeSummary | undefined, inflight: { apiKey: number; session: number }): RequestSeed {
+    const seed: RequestSeed = {
+      spanContext: ctx.span.spanContext(),
+      method: ctx.method,
+      path: ctx.route,
+      inflight,
+      completionIds: summary?.completionIds ?? [],
+    };
+    if (ctx.sessionId !== undefined) seed.session = ctx.sessionId;
+    if (ctx.apiKey?.prefix !== undefined) seed.apiKeyPrefix = ctx.apiKey.prefix;
+    if (ctx.apiKey !== undefined) seed.apiKeyFingerprint = ctx.apiKey.fingerprint;
+    if (ctx.apiKeyId !== undefined) seed.apiKeyId = ctx.apiKeyId;
+    return seed;
+  }
+
+  /**
+   * The judge's summary at the end of `ctx`: counts, links on this span, peer findings to their incidents and
+   * traces. Call before the span ends (links are added to it).
+   */
+  onJudged(ctx: RequestContext, summary: JudgeSummary, seed: RequestSeed, findings: readonly Finding[]): void {
+    const { metrics } = this.deps;
+    if (summary.starved) metrics.starvedRequests.inc();
+    if (summary.unparsedPayloads > 0) metrics.inspectionDegraded.inc({ reason: 'payload_unparsed' });
+    const span = ctx.span;
+    const reasonFor = (requestId: string): string =>
+      findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'paired';
+    for (const l of summary.links) {
+      const context = isSpanContext(l.link) ? l.link : this.seeds.get(l.requestId)?.spanContext;
+      if (context !== undefined) span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: l.requestId, [CROSSTALK_LINK_REASON]: reasonFor(l.requestId) } });
+    }
+    const related = relatedRequestIds(ctx.requestId, findings, summary.links);
+    for (const p of summary.peerFindings) if (!related.includes(p.requestId) && related.length < MAX_INCIDENT_IDS) related.push(p.requestId);
+    if (related.length > 0) span.setAttribute(CROSSTALK_RELATED_REQUEST_IDS, related);
+    this.seeds.set(ctx.requestId, seed);
+    for (const peer of summary.peerFindings) this.onPeerFinding(ctx, peer, summary);
+  }
+
+  /** A finding for another (ended) request: counted, added to its incident, and recorded in its trace. */
+  private onPeerFinding(ctx: RequestContext, peer: PeerFinding, summary: JudgeSummary): void {
+    const { metrics, incidents, logger, tracer } = this.deps;
+    const { finding } = peer;
+    metrics.detected.inc({ reason: finding.reason });
+    const seed = this.seeds.get(peer.requestId);
+    const linked = summary.links.find((l) => l.requestId === peer.requestId)?.link;
+    const peerContext = seed?.spanContext ?? (isSpanContext(linked) ? linked : undefined);
+    const related = [ctx.requestId];
+    const evidence = { ...finding.evidence };
+    if (!incidents.amend(peer.requestId, finding.reason, evidence, related)) {
+      const incident: Incident = {
+        time: new Date().toISOString(),
+        requestId: peer.requestId,
+        traceId: peerContext?.traceId ?? '',
+        method: seed?.method ?? 'POST',
+        path: seed?.path ?? ctx.route,
+        reasons: [finding.reason],
+        evidence: [{ reason: finding.reason, ...evidence }],
+        blocked: false,
+        inflight: seed?.inflight ?? { apiKey: 0, session: 0 },
+        relatedRequestIds: related,
+        completionIds: seed?.completionIds ?? [],
+      };
+      if (seed?.session !== undefined) incident.session = seed.session;
+      if (seed?.apiKeyPrefix !== undefined) incident.apiKeyPrefix = seed.apiKeyPrefix;
+      if (seed?.apiKeyFingerprint !== undefined) incident.apiKeyFingerprint = seed.apiKeyFingerprint;
+      if (seed?.apiKeyId !== undefined) incident.apiKeyId = seed.apiKeyId;
+      incidents.add(incident);
+    }
+    // The peer's span has ended: a short span in its trace carries the finding, linked to this request's span.
+    if (peerContext !== undefined) {
+      const span = tracer.startSpan(
+        SPAN_NAME_PEER_FINDING,
+        {
+          links: [{ context: ctx.span.spanContext(), attributes: { [CROSSTALK_REQUEST_ID]: ctx.requestId, [CROSSTALK_LINK_REASON]: finding.reason } }],
+          attributes: {
+            [CROSSTALK_REQUEST_ID]: peer.requestId,
+            [CROSSTALK_DETECTED]: true,
+            [CROSSTALK_REASONS]: [finding.reason],
+            [CROSSTALK_RELATED_REQUEST_IDS]: related,
+            ...evidenceAttributes(finding),
+          },
+        },
+        trace.setSpanContext(ROOT_CONTEXT, peerContext),
+      );
+      span.setStatus({ code: SpanStatusCode.ERROR, message: `crosstalk detected: ${finding.reason}` });
+      span.end();
+    }
+    logger.warn(
+      { requestId: peer.requestId, traceId: peerContext?.traceId, reasons: [finding.reason], foundBy: ctx.requestId },
+      'crosstalk detected (found by another request)',
+    );
+  }
+}
