@@ -36,7 +36,7 @@ export interface ReplayOutcome {
 
 const NONCE_AT = 'nonce:';
 
-function noncesIn(body: string): Set<string> {
+export function noncesIn(body: string): Set<string> {
   const out = new Set<string>();
   for (let at = body.indexOf(NONCE_AT); at !== -1; at = body.indexOf(NONCE_AT, at + 1)) {
     let end = at + NONCE_AT.length;

@@ -1,0 +1,119 @@
+/**
+ * A scripted router for end-to-end detection tests where the provider's exact bytes matter (id habits, spliced
+ * events, name forms, replays): the control plane of the real router (models, session open / look-up / close, Basic
+ * auth not checked) and a chat route whose answer the test writes. Sessions are bound to models as on chain.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { onTestFinished } from 'vitest';
+import { modelIdFor } from '../../src/simulator/index.js';
+import { MODELS } from './e2e.js';
+
+export const PROVIDER = '0x' + 'ab'.repeat(20);
+
+export interface ScriptedChat {
+  /** Lower-case session id from the `session_id` header. */
+  session: string;
+  /** The session's model name (the on-chain `Name`). */
+  model: string;
+  body: Record<string, unknown>;
+  headers: http.IncomingHttpHeaders;
+  /** 1 for the first chat request, 2 for the second… */
+  n: number;
+  res: http.ServerResponse;
+}
+
+export interface ScriptedRouter {
+  url: string;
+  /** `GET /blockchain/sessions/{id}` calls: the session and the authorization they carried. */
+  lookups: { session: string; authorization: string | undefined }[];
+  /** Binds a session the sidecar never saw opened (the router knows it; a look-up finds it). */
+  addSession(session: string, model: string): void;
+}
+
+function hex64(n: number): string {
+  return '0x' + n.toString(16).padStart(64, '0');
+}
+
+export async function startScriptedRouter(options: {
+  answer(chat: ScriptedChat): void | Promise<void>;
+  /** Look-ups answer after this promise (default at once); a never-settling one makes them hang. */
+  lookupGate?: () => Promise<void>;
+}): Promise<ScriptedRouter> {
+  const sessions = new Map<string, string>();
+  const lookups: ScriptedRouter['lookups'] = [];
+  let opened = 0;
+  let chats = 0;
+  const json = (res: http.ServerResponse, body: unknown) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const path = (req.url ?? '/').split('?')[0] as string;
+      const parts = path.split('/');
+      if (req.method === 'GET' && path === '/blockchain/models') {
+        return json(res, { models: MODELS.map((name) => ({ Id: modelIdFor(name), Name: name, Tags: [], ModelType: 'LLM' })) });
+      }
+      if (req.method === 'POST' && parts[1] === 'blockchain' && parts[2] === 'models' && parts[4] === 'session') {
+        const model = MODELS.find((m) => modelIdFor(m) === parts[3]) ?? MODELS[0];
+        const id = hex64(0x5e55_0000 + ++opened);
+        sessions.set(id, model);
+        return json(res, { sessionID: id });
+      }
+      if (req.method === 'POST' && parts[2] === 'sessions' && parts[4] === 'close') return json(res, {});
+      if (req.method === 'GET' && parts[2] === 'sessions' && parts.length === 4) {
+        const session = (parts[3] as string).toLowerCase();
+        const auth = req.headers.authorization;
+        lookups.push({ session, authorization: auth });
+        const model = sessions.get(session);
+        const answer = () => {
+          if (model === undefined) {
+            res.writeHead(404).end('{"error":"not found"}');
+            return;
+          }
+          json(res, {
+            session: { Id: session, User: '0x' + '11'.repeat(20), Provider: PROVIDER, ModelAgentId: modelIdFor(model), BidID: hex64(7), Stake: '1', PricePerSecond: '1', OpenedAt: 1, EndsAt: 9_999_999_999, ClosedAt: 0 },
+          });
+        };
+        if (options.lookupGate === undefined) return answer();
+        void options.lookupGate().then(answer);
+        return;
+      }
+      if (req.method === 'POST' && path === '/v1/chat/completions') {
+        const session = String(req.headers['session_id'] ?? '').toLowerCase();
+        let body: Record<string, unknown> = {};
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>;
+        } catch {
+          // An empty or broken body: answered all the same.
+        }
+        void options.answer({ session, model: sessions.get(session) ?? 'unknown', body, headers: req.headers, n: ++chats, res });
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    lookups,
+    addSession: (session, model) => void sessions.set(session.toLowerCase(), model),
+  };
+}
+
+/** Writes `payloads` as SSE events, then `[DONE]`, and ends. */
+export function writeSse(res: http.ServerResponse, payloads: readonly string[]): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream' });
+  for (const p of payloads) res.write(`data: ${p}\n\n`);
+  res.end('data: [DONE]\n\n');
+}
