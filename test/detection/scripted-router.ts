@@ -117,3 +117,27 @@ export function writeSse(res: http.ServerResponse, payloads: readonly string[]):
   for (const p of payloads) res.write(`data: ${p}\n\n`);
   res.end('data: [DONE]\n\n');
 }
+
+/** One chat.completion.chunk payload as a provider writes it (`created` now, unless given). */
+export function chunk(c: {
+  id: string;
+  model: string;
+  content?: string;
+  finish?: boolean;
+  usage?: { prompt: number; completion: number };
+  created?: number;
+}): string {
+  const created = c.created ?? Math.floor(Date.now() / 1000);
+  const delta = c.content === undefined ? '{}' : JSON.stringify({ content: c.content });
+  const usage = c.usage === undefined ? '' : `,"usage":{"prompt_tokens":${c.usage.prompt},"completion_tokens":${c.usage.completion},"total_tokens":${c.usage.prompt + c.usage.completion}}`;
+  return `{"id":"${c.id}","object":"chat.completion.chunk","created":${created},"model":"${c.model}","choices":[{"index":0,"delta":${delta},"finish_reason":${c.finish === true ? '"stop"' : 'null'}}]${usage}}`;
+}
+
+/** A whole answer: `pieces` content chunks (ids from `id(i)`), then the final chunk with usage. */
+export function answer(a: { id: (i: number) => string; model: string; pieces?: number; prompt?: number; text?: string }): string[] {
+  const pieces = a.pieces ?? 4;
+  const out: string[] = [];
+  for (let i = 0; i < pieces; i++) out.push(chunk({ id: a.id(i), model: a.model, content: `${a.text ?? 'word'} ${i} ` }));
+  out.push(chunk({ id: a.id(pieces), model: a.model, finish: true, usage: { prompt: a.prompt ?? 20, completion: pieces * 2 } }));
+  return out;
+}
