@@ -6,7 +6,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { onTestFinished } from 'vitest';
-import { modelIdFor } from '../../src/simulator/index.js';
+import type { ProxyConfig } from '../../src/proxy/options.js';
+import { SimulatedGateway, modelIdFor, type GatewayChatResult, type GatewayMode } from '../../src/simulator/index.js';
+import { startProxy, type Harness } from '../helpers/proxy-harness.js';
 import { MODELS } from './e2e.js';
 
 export const PROVIDER = '0x' + 'ab'.repeat(20);
@@ -140,4 +142,48 @@ export function answer(a: { id: (i: number) => string; model: string; pieces?: n
   for (let i = 0; i < pieces; i++) out.push(chunk({ id: a.id(i), model: a.model, content: `${a.text ?? 'word'} ${i} ` }));
   out.push(chunk({ id: a.id(pieces), model: a.model, finish: true, usage: { prompt: a.prompt ?? 20, completion: pieces * 2 } }));
   return out;
+}
+
+export interface ScriptedWorld {
+  router: ScriptedRouter;
+  h: Harness;
+  gateway: SimulatedGateway;
+  /** One gateway-shaped chat through the proxy with request id `id`; waits until the proxy ended it. */
+  chat(id: string, key: string, model: string, content?: string): Promise<GatewayChatResult>;
+  /** `requestId:reason+reason` of every incident, oldest first. */
+  flagged(): string[];
+}
+
+/** A scripted router behind the real proxy, and a gateway in front (Basic auth, no model in the body). */
+export async function scriptedWorld(
+  answerWith: (chat: ScriptedChat) => string[] | string,
+  options: { mode?: GatewayMode; keyHeader?: string; proxy?: Partial<ProxyConfig> } = {},
+): Promise<ScriptedWorld> {
+  const router = await startScriptedRouter({
+    answer: (chat) => {
+      const out = answerWith(chat);
+      if (typeof out !== 'string') return writeSse(chat.res, out);
+      chat.res.writeHead(200, { 'content-type': 'text/event-stream' });
+      chat.res.end(out);
+    },
+  });
+  const mode = options.mode ?? 'session-per-key';
+  const h = await startProxy(router.url, { sessionScope: mode === 'pooled' ? 'shared' : 'key', ...options.proxy });
+  const gateway = new SimulatedGateway({
+    baseUrl: h.url,
+    mode,
+    auth: { username: 'admin', password: 'pw' },
+    ...(options.keyHeader !== undefined && { keyHeader: options.keyHeader }),
+  });
+  return {
+    router,
+    h,
+    gateway,
+    async chat(id, key, model, content = 'hello') {
+      const result = await gateway.chat({ apiKey: key, model, messages: [{ role: 'user', content }], headers: { 'x-request-id': id } });
+      for (let i = 0; i < 100 && h.proxy.activeRequests > 0; i++) await new Promise((r) => setImmediate(r));
+      return result;
+    },
+    flagged: () => h.proxy.incidents.list().reverse().map((i) => `${i.requestId}:${i.reasons.join('+')}`),
+  };
 }
