@@ -136,6 +136,8 @@ export class RequestJudge {
     if (fields.requestId !== undefined) out.push(...this.onEcho(fields.requestId, 'chunk'));
     const choices = fields.choices;
     const usageOnly = choices !== undefined && choices.empty;
+    // The habit key (habitKey) must be the same for the first id as at the end: the model name is known first.
+    if (fields.model !== undefined && this.firstModel === undefined) this.firstModel = this.d.normalizeName(fields.model);
     if (fields.id !== undefined) out.push(...this.onId(fields.id, usageOnly));
     if (fields.model !== undefined) out.push(...this.onModel(fields.model));
     if (this.facts.shape !== undefined) {

@@ -31,6 +31,8 @@ export interface ScriptedRouter {
   lookups: { session: string; authorization: string | undefined }[];
   /** Binds a session the sidecar never saw opened (the router knows it; a look-up finds it). */
   addSession(session: string, model: string): void;
+  /** Look-ups answer after the gate's promise settles (a never-settling one makes them hang). */
+  setLookupGate(gate: () => Promise<void>): void;
 }
 
 function hex64(n: number): string {
@@ -42,6 +44,7 @@ export async function startScriptedRouter(options: {
   /** Look-ups answer after this promise (default at once); a never-settling one makes them hang. */
   lookupGate?: () => Promise<void>;
 }): Promise<ScriptedRouter> {
+  let gate = options.lookupGate;
   const sessions = new Map<string, string>();
   const lookups: ScriptedRouter['lookups'] = [];
   let opened = 0;
@@ -80,8 +83,8 @@ export async function startScriptedRouter(options: {
             session: { Id: session, User: '0x' + '11'.repeat(20), Provider: PROVIDER, ModelAgentId: modelIdFor(model), BidID: hex64(7), Stake: '1', PricePerSecond: '1', OpenedAt: 1, EndsAt: 9_999_999_999, ClosedAt: 0 },
           });
         };
-        if (options.lookupGate === undefined) return answer();
-        void options.lookupGate().then(answer);
+        if (gate === undefined) return answer();
+        void gate().then(answer);
         return;
       }
       if (req.method === 'POST' && path === '/v1/chat/completions') {
@@ -110,6 +113,9 @@ export async function startScriptedRouter(options: {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     lookups,
     addSession: (session, model) => void sessions.set(session.toLowerCase(), model),
+    setLookupGate: (g) => {
+      gate = g;
+    },
   };
 }
 
