@@ -18,6 +18,7 @@ import {
 } from '../simulator/index.js';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { runDemoAudit, type AuditRunResult } from './audit-run.js';
+import { checkGateway, gatewayLines, runGatewayTraffic, type GatewayRunResult } from './gateway-run.js';
 import { realServicesLines } from './real-services.js';
 import { FlaggedSpans, exporterFor, flaggedSpanLines, type SpanMode } from './spans.js';
 import { runTraffic, type TrafficRunResult } from './traffic-run.js';
@@ -50,6 +51,8 @@ export interface DemoOutcome {
   /** What did not go as expected (empty when ok). */
   problems: string[];
   runs: TrafficRunResult[];
+  /** The gateway-shaped traffic of each run (issue 13). */
+  gatewayRuns: GatewayRunResult[];
   audit: AuditRunResult;
   durationMs: number;
 }
@@ -201,6 +204,7 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
   const keys = DEMO_KEY_PREFIXES.map((prefix) => `${prefix}.${randomBytes(32).toString('hex')}`);
   const models = [...DEFAULT_MODEL_NAMES];
   const runs: TrafficRunResult[] = [];
+  const gatewayRuns: GatewayRunResult[] = [];
   const problems: string[] = [];
   let router: SimulatedRouter | undefined;
   try {
@@ -218,6 +222,9 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     );
     for (const [i, step] of DEMO_PLAN.entries()) {
       print('', `[${i + 1}/${DEMO_PLAN.length + 1}] ${BUG_TITLES[step.bug]}`);
+      // What the sidecar sees behind the real gateway (its own sidecar; its flagged spans are listed with the run's).
+      const gw = await runGatewayTraffic({ router, bug: step.bug, models, tracer });
+      gatewayRuns.push(gw);
       const run = await runTraffic({
         router,
         bug: step.bug,
@@ -229,8 +236,8 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
         ...(options.signal !== undefined && { signal: options.signal }),
       });
       runs.push(run);
-      print(...trafficLines(run, options.spans, flagged));
-      problems.push(...checkTraffic(run));
+      print(...trafficLines(run, options.spans, flagged), ...gatewayLines(gw));
+      problems.push(...checkTraffic(run), ...checkGateway(step.bug, gw));
     }
   } finally {
     await router?.close();
@@ -261,5 +268,5 @@ export async function runDemo(options: DemoOptions): Promise<DemoOutcome> {
     print(...problems.map((p) => `  - ${p}`));
   }
   print('', ...realServicesLines());
-  return { ok: problems.length === 0, problems, runs, audit, durationMs };
+  return { ok: problems.length === 0, problems, runs, gatewayRuns, audit, durationMs };
 }

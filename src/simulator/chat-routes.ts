@@ -126,6 +126,7 @@ export class ChatRoutes {
       delayMs,
       nonce: NONCE_PATTERN.exec(lastUserText(body))?.[1],
       promptTokens: approxTokens(promptChars(body)),
+      ...maxTokensOf(body),
       failoverSessionId: o.failoverLines || faults.failover ? `0x${o.prng.hex(64)}` : undefined,
       resetAfterChunks:
         faults.resetAfterChunks === undefined
@@ -261,4 +262,10 @@ export class ChatRoutes {
       usage: { prompt_tokens: tokens, total_tokens: tokens },
     });
   };
+}
+
+/** The request's completion cap (`max_completion_tokens`, else `max_tokens`), when it is a positive integer. */
+function maxTokensOf(body: Record<string, unknown>): { maxTokens?: number } {
+  const v = body['max_completion_tokens'] ?? body['max_tokens'];
+  return typeof v === 'number' && Number.isInteger(v) && v > 0 ? { maxTokens: v } : {};
 }

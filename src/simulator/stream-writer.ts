@@ -26,6 +26,8 @@ export interface CompletionPlan {
   delayMs: number;
   nonce: string | undefined;
   promptTokens: number;
+  /** The request's `max_tokens` / `max_completion_tokens`: a provider never reports more completion tokens. */
+  maxTokens?: number;
   /** When set, the router's failover lines (naming this new session) precede the content. */
   failoverSessionId: string | undefined;
   /** Content chunks sent before the connection is cut. */
@@ -50,7 +52,7 @@ export function pieceAt(plan: CompletionPlan, index: number): string {
 
 export function usageOf(plan: CompletionPlan): Usage {
   const bytes = plan.chunks === 0 ? 0 : pieceAt(plan, 0).length + (plan.chunks - 1) * plan.chunkBytes;
-  const completion = plan.chunks === 0 ? 0 : approxTokens(bytes);
+  const completion = Math.min(plan.chunks === 0 ? 0 : approxTokens(bytes), plan.maxTokens ?? Infinity);
   return { prompt_tokens: plan.promptTokens, completion_tokens: completion, total_tokens: plan.promptTokens + completion };
 }
 

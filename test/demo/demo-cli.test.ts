@@ -35,6 +35,22 @@ it('crosstalk demo runs end to end in a child process: bug on CROSSTALK, bug off
   expect(sidecar[0]).toMatch(/^ {2}sidecar: flagged \d+ responses? \(/);
   expect(sidecar[1]).toMatch(/^ {2}sidecar: flagged \d+ responses? \(.*model_mismatch/);
   expect(sidecar[2]).toBe('  sidecar: flagged nothing');
+  // Gateway-shaped traffic (issue 13): no model in the body, no key; the starved requests and the recipient are
+  // flagged with the bug on, every cross-model answer too, and no request that got its own answer, ever.
+  const gateway = lines.filter((l) => l.startsWith('    sidecar flagged: '));
+  expect(gateway).toHaveLength(3);
+  expect(lines.filter((l) => l.startsWith('  gateway-shaped traffic (')).map((l) => l.includes('no model in the body, no key'))).toEqual([true, true, true]);
+  const counts = gateway.map((l) => [...l.matchAll(/(\d+)\/(\d+)/g)].map((m) => [Number(m[1]), Number(m[2])]));
+  const [starved, recipients, crossModel, innocent] = counts[0] as number[][];
+  expect(starved?.[1]).toBeGreaterThan(0);
+  expect(starved?.[0]).toBe(starved?.[1]);
+  expect(recipients?.[0]).toBeGreaterThan(0);
+  expect(crossModel?.[0]).toBe(crossModel?.[1]);
+  expect(innocent?.[0]).toBe(0);
+  expect(counts[1]?.[2]?.[0]).toBeGreaterThan(0);
+  expect(counts[1]?.[2]?.[0]).toBe(counts[1]?.[2]?.[1]);
+  expect(counts[1]?.[3]?.[0]).toBe(0);
+  expect(counts[2]?.map((c) => c[0])).toEqual([0, 0, 0, 0]);
   expect(stdout).toMatch(/joined with \/incidents: \d+ requests? named by both the probe and the sidecar/);
   expect(stdout).toMatch(/ {2}spans: \d+ ended, \d+ flagged \(crosstalk\.detected = true\):\n {4}trace [0-9a-f]{32} /);
   expect(stdout).toContain('  injected violation: the partial unique index is gone and API key 1 holds two active sessions');
