@@ -14,6 +14,11 @@ export interface Scenario {
   durationSec: number;
   /** Concurrency of the warm-up with ordinary streams before a fixed-count window. */
   warmupConcurrency: number | undefined;
+  /**
+   * Requests as the real gateway sends them (issue 13): `session_id` + `X-Session-ID` and Basic auth only — no key
+   * header, no `model` in the body (the driver never sends one). Default: the header sets with an `x-api-key`.
+   */
+  gatewayShaped?: boolean;
 }
 
 export interface ScenarioOptions {
@@ -60,6 +65,9 @@ export const QUICK_SCENARIO_OPTIONS: ScenarioOptions = {
 const CHUNKS = 100;
 const CHUNK_BYTES = 60;
 const FIXED_WARMUP_SEC = 0.5;
+/** The gateway-shaped scenario's short answers: ~15 chunks of one token each. */
+const GATEWAY_CHUNKS = 15;
+const GATEWAY_CHUNK_BYTES = 6;
 const FIXED_WARMUP_CONCURRENCY = 8;
 
 function mib(bytes: number): string {
@@ -88,6 +96,21 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     warmupConcurrency: undefined,
   });
   const bigChunks = Math.max(1, Math.round(o.bigBytes / o.bigChunkBytes));
+  // Token-sized chunks, as a provider streams them: a short answer of ~15 tokens.
+  const gateway: Scenario = {
+    id: 'gateway-15tok-c64-delay5',
+    title: `gateway-shaped (session_id + Basic auth, no key, no model): ${GATEWAY_CHUNKS} chunks × ${GATEWAY_CHUNK_BYTES} B, 5 ms apart, concurrency 64`,
+    stream: true,
+    chunks: GATEWAY_CHUNKS,
+    chunkBytes: GATEWAY_CHUNK_BYTES,
+    chunkDelayMs: 5,
+    concurrency: 64,
+    requests: undefined,
+    warmupSec: o.warmupSec,
+    durationSec: pacedWindowSec(o),
+    warmupConcurrency: undefined,
+    gatewayShaped: true,
+  };
   return [
     timed('c1-nodelay', 1, 0),
     timed('c1-delay5', 1, 5),
@@ -96,6 +119,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     timed('c512-nodelay', 512, 0),
     timed('c512-delay5', 512, 5),
     timed('json-c64', 64, 0, false),
+    gateway,
     {
       id: 'stream-1gib',
       title: `one ${mib(bigChunks * o.bigChunkBytes)} stream (${bigChunks} chunks × ${o.bigChunkBytes / 1024} KiB, no delay)`,

@@ -12,6 +12,8 @@ export interface SimServerReady {
   url: string;
   pid: number;
   headerSets: Record<string, string>[];
+  /** The same sessions as the real gateway sends them: Basic auth and both session headers, no key (issue 13). */
+  gatewayHeaderSets: Record<string, string>[];
 }
 
 function apiKeyFor(index: number): string {
@@ -30,7 +32,8 @@ const headerSets = router.sessions.list().map((session, i) => ({
   ...router.chatHeaders(session.id),
   'x-api-key': apiKeyFor(i),
 }));
-const ready: SimServerReady = { url: router.url, pid: process.pid, headerSets };
+const gatewayHeaderSets = router.sessions.list().map((session) => router.chatHeaders(session.id));
+const ready: SimServerReady = { url: router.url, pid: process.pid, headerSets, gatewayHeaderSets };
 process.stdout.write(`${JSON.stringify(ready)}\n`);
 
 const stop = (): void => {
