@@ -14,7 +14,10 @@ export const SIM_HEADER_CHUNK_BYTES = 'x-sim-chunk-bytes';
 
 /** Fault names accepted in {@link SIM_HEADER_FAULT}. */
 export const SIM_FAULT = {
-  /** Echo an `X-Request-Id` other than the request's (even when echoing is off). */
+  /**
+   * Echo an `X-Request-Id` other than the request's (even when echoing is off): a random one (as a rewriting hop
+   * would), or `wrong-request-id:<id>` this one (another request's: an answer that went to the wrong connection).
+   */
   WRONG_REQUEST_ID: 'wrong-request-id',
   /** Answer with a `session_id` response header naming another session. */
   WRONG_SESSION: 'wrong-session',
@@ -37,6 +40,8 @@ export const SIM_FAULT = {
 /** Parsed {@link SIM_HEADER_FAULT}; stall durations are `Infinity` for "until closed". */
 export interface Faults {
   wrongRequestId: boolean;
+  /** The id to echo with `wrong-request-id:<id>`; undefined: a random one. */
+  wrongRequestIdValue: string | undefined;
   wrongSession: boolean;
   model: string | undefined;
   chunkRequestId: string | undefined;
@@ -50,6 +55,7 @@ export interface Faults {
 
 export const NO_FAULTS: Readonly<Faults> = Object.freeze({
   wrongRequestId: false,
+  wrongRequestIdValue: undefined,
   wrongSession: false,
   model: undefined,
   chunkRequestId: undefined,
@@ -90,6 +96,7 @@ export function parseFaults(header: string | undefined): Faults {
     switch (name) {
       case SIM_FAULT.WRONG_REQUEST_ID:
         faults.wrongRequestId = true;
+        faults.wrongRequestIdValue = arg === undefined || arg === '' ? undefined : arg;
         break;
       case SIM_FAULT.WRONG_SESSION:
         faults.wrongSession = true;

@@ -194,7 +194,7 @@ export async function startSimulatedRouter(options: SimulatedRouterOptions = {})
     const faults = parseFaults(firstHeader(req.headers, SIM_HEADER_FAULT));
     const incomingId = firstHeader(req.headers, HEADER_REQUEST_ID);
     if (faults.wrongRequestId) {
-      let wrong = prng.hex(8);
+      let wrong = faults.wrongRequestIdValue ?? prng.hex(8);
       while (wrong === incomingId) wrong = prng.hex(8);
       res.setHeader('X-Request-Id', wrong);
     } else if (echoRequestId) {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Prng } from './prng.js';
 import { HEX32_PATTERN, type SessionSpec, type SimModel } from './catalogue.js';
 
@@ -34,6 +35,14 @@ export interface BlockchainSessionBody {
 
 function address(prng: Prng): string {
   return `0x${prng.hex(40)}`;
+}
+
+/**
+ * The provider serving a model's sessions when no bid says otherwise: one per model, as on a marketplace where
+ * a few providers serve each model (a provider per session would make every session a stranger to the others).
+ */
+export function providerFor(model: SimModel): string {
+  return `0x${createHash('sha256').update(`crosstalk-sim/provider/${model.id}`).digest('hex').slice(0, 40)}`;
 }
 
 /** A provider's offer for a model; sessions are opened on a bid. */
@@ -104,7 +113,7 @@ export class SessionStore {
       model,
       bidId: bid?.id ?? `0x${this.prng.hex(64)}`,
       user: address(this.prng),
-      provider: bid?.provider ?? address(this.prng),
+      provider: bid?.provider ?? providerFor(model),
       openedAt: now,
       endsAt: now + durationSec,
       closedAt: 0,

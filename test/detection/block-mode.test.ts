@@ -17,9 +17,11 @@ describe('--on-crosstalk block', () => {
     onTestFinished(() => router.close());
     const { url, adminUrl } = await startProxy(router.url, { onCrosstalk: 'block' });
     const s = router.sessions.forModel('llama-3.3-70b')[0]?.id as string;
+    // The echo names an id the sidecar issued to another request (an id it never issued is a rewrite, not this).
+    await streamChat(url, { ...router.chatHeaders(s), 'x-request-id': 'other-1' });
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
-      headers: { ...router.chatHeaders(s), 'x-request-id': 'blocked-1', [SIM_HEADER_FAULT]: 'wrong-request-id' },
+      headers: { ...router.chatHeaders(s), 'x-request-id': 'blocked-1', [SIM_HEADER_FAULT]: 'wrong-request-id:other-1' },
       body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hi' }] }),
     });
     expect(res.statusCode).toBe(502);

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { startSimulatedRouter, SIM_HEADER_FAULT, SIM_HEADER_CHUNK_DELAY_MS } from '../../src/simulator/index.js';
+import { makeSessions, startSimulatedRouter, SIM_HEADER_FAULT, SIM_HEADER_CHUNK_DELAY_MS } from '../../src/simulator/index.js';
 import { EVENT_CROSSTALK_DETECTED } from '../../src/telemetry/attributes.js';
 import { startProxy, startUpstream } from '../helpers/proxy-harness.js';
 import { streamChat } from '../helpers/chat.js';
@@ -61,11 +61,14 @@ describe('each reason code, from a scenario that reproduces its real cause', () 
   });
 
   it('model_mismatch: a session whose model changes (no model in the body, as the gateway sends it)', async () => {
-    const { router, url, adminUrl, session } = await setup();
-    const s = session('mistral-31-24b');
-    await streamChat(url, { ...router.chatHeaders(s), 'x-request-id': 'learn-1' });
-    await streamChat(url, { ...router.chatHeaders(s), 'x-request-id': 'learn-2' });
-    await streamChat(url, { ...router.chatHeaders(s), 'x-request-id': 'changed', [SIM_HEADER_FAULT]: 'model:qwen3-235b' });
+    // Sessions the sidecar never saw opened: each is looked up once (its on-chain model); the names each model
+    // answers with are learned by quorum over two sessions, never from one answer.
+    const { router, url, adminUrl } = await setup({ sessions: makeSessions(2) });
+    const on = (model: string, i: number) => router.sessions.forModel(model)[i]?.id as string;
+    for (const model of ['mistral-31-24b', 'qwen3-235b']) {
+      for (const i of [0, 1]) await streamChat(url, { ...router.chatHeaders(on(model, i)), 'x-request-id': `learn-${model}-${i}` });
+    }
+    await streamChat(url, { ...router.chatHeaders(on('mistral-31-24b', 0)), 'x-request-id': 'changed', [SIM_HEADER_FAULT]: 'model:qwen3-235b' });
     const { total, incidents: list } = await incidents(adminUrl);
     expect(total).toBe(1);
     expect(list[0]).toMatchObject({ requestId: 'changed', reasons: ['model_mismatch'] });
@@ -73,18 +76,21 @@ describe('each reason code, from a scenario that reproduces its real cause', () 
 
   it('request_id_mismatch: the router echoes another request id', async () => {
     const { router, url, adminUrl, tracing, session } = await setup();
-    const r = await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'mine-1', [SIM_HEADER_FAULT]: 'wrong-request-id' });
+    // An id the sidecar issued to another request (one it never issued is a hop's rewrite: e2e-echo-rewritten-by-hop).
+    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'other-1' });
+    const r = await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'mine-1', [SIM_HEADER_FAULT]: 'wrong-request-id:other-1' });
     expect(r.requestId).toBe('mine-1');
     const { incidents: list } = await incidents(adminUrl);
     expect(list[0]).toMatchObject({ requestId: 'mine-1', reasons: ['request_id_mismatch'] });
-    expect(list[0]?.evidence[0]).toMatchObject({ expected: 'mine-1' });
+    expect(list[0]?.evidence[0]).toMatchObject({ expected: 'mine-1', seen: 'other-1' });
     const span = tracing.exporter.getFinishedSpans().find((s) => s.attributes['crosstalk.request_id'] === 'mine-1');
     expect(span?.attributes['crosstalk.request_id_echo']).toBe('mismatch');
   });
 
   it('request_id_mismatch: a request_id field inside the chunks names another request', async () => {
     const { router, url, adminUrl, session } = await setup();
-    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'mine-2', [SIM_HEADER_FAULT]: 'chunk-request-id:someone-else' });
+    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'other-2' });
+    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'mine-2', [SIM_HEADER_FAULT]: 'chunk-request-id:other-2' });
     expect((await incidents(adminUrl)).incidents[0]).toMatchObject({ requestId: 'mine-2', reasons: ['request_id_mismatch'] });
   });
 
@@ -121,25 +127,29 @@ describe('each reason code, from a scenario that reproduces its real cause', () 
   });
 
   it('completion_id_collision: one provider reply delivered to two connections', async () => {
-    // "some connections receiving multiple responses": the second caller gets a copy of the first's answer.
-    const reply = 'data: {"id":"chatcmpl-dup","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: [DONE]\n\n';
+    // "some connections receiving multiple responses": the second caller gets a copy of the first's answer. The
+    // provider's ids are unique per answer (learned from five clean answers first), so a repeat is meaningful.
+    let n = 0;
     const upstream = await startUpstream((req, res) => {
       req.resume();
+      const id = ++n <= 5 ? `chatcmpl-own${n}x` : 'chatcmpl-dup';
       res.writeHead(200, { 'content-type': 'text/event-stream', 'x-request-id': String(req.headers['x-request-id']) });
-      res.end(reply);
+      res.end(`data: {"id":"${id}","object":"chat.completion.chunk","model":"m","choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: [DONE]\n\n`);
     });
     const { url, adminUrl } = await startProxy(upstream.url);
+    for (let i = 0; i < 5; i++) await streamChat(url, { 'x-request-id': `warm-${i}` });
     await streamChat(url, { 'x-request-id': 'first' });
     await streamChat(url, { 'x-request-id': 'second' });
     const { total, incidents: list } = await incidents(adminUrl);
     expect(total).toBe(1);
-    expect(list[0]).toMatchObject({ requestId: 'second', reasons: ['completion_id_collision'] });
+    expect(list[0]).toMatchObject({ requestId: 'second', reasons: ['completion_id_collision'], relatedRequestIds: ['first'] });
     expect(list[0]?.evidence[0]).toMatchObject({ seen: 'chatcmpl-dup' });
   });
 
   it('counts detections in crosstalk_detected_total by reason', async () => {
     const { router, url, adminUrl, session } = await setup();
-    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), [SIM_HEADER_FAULT]: 'wrong-request-id', [SIM_HEADER_CHUNK_DELAY_MS]: '0' });
+    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), 'x-request-id': 'issued-1' });
+    await streamChat(url, { ...router.chatHeaders(session('llama-3.3-70b')), [SIM_HEADER_FAULT]: 'wrong-request-id:issued-1', [SIM_HEADER_CHUNK_DELAY_MS]: '0' });
     const text = await (await request(`${adminUrl}/metrics`)).body.text();
     expect(text).toContain('crosstalk_detected_total{reason="request_id_mismatch"} 1');
     expect(text).toContain('crosstalk_detected_total{reason="completion_id_collision"} 0');
