@@ -37,9 +37,10 @@ function forward(ctx: RequestContext, reply: FastifyReply, source: Readable, onS
   reply.hijack();
   const res: ServerResponse = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string | string[] | number>);
-  // The headers go now unless the first body bytes are already there (then they share one write).
+  // The headers go now unless the first body bytes are already there (then they shared one write, and this writes
+  // nothing). Not gated on `headersSent`: Node sets it at writeHead, before one byte is on the socket (issue 14 row 6).
   setImmediate(() => {
-    if (!res.headersSent && !res.destroyed) res.flushHeaders();
+    if (!res.destroyed) res.flushHeaders();
   });
   ctx.forwarding = true;
   relayWithTeardown(source, res, onSourceError, onChunk);

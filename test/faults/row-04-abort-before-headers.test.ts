@@ -1,0 +1,48 @@
+import net from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
+import { startProxy, waitForSpan } from '../helpers/proxy-harness.js';
+import { MODES, sample, scrape, signal, startKeepAliveUpstream, until } from './fault-kit.js';
+
+/**
+ * Issue 14 row 4: a caller aborting before the upstream sent its headers. It used to cancel the upstream only when
+ * the headers came (up to --upstream-timeout) with the in-flight gauge already 0. Must: the upstream request is
+ * cancelled at once and the gauges are true. Measured by events: the upstream socket's `close` (the upstream
+ * timeout is left at its 60 s default, so only a cancel can close it within the test), not by milliseconds.
+ */
+
+const REQUESTS = [
+  { name: 'chat', head: 'POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{"stream":true}' },
+  { name: 'models', head: 'GET /v1/models HTTP/1.1\r\nHost: x\r\n\r\n' },
+] as const;
+
+describe('a caller who leaves before the upstream answered (issue 14 row 4)', () => {
+  const cases = MODES.flatMap((mode) => REQUESTS.map((r) => [mode, r.name, r.head] as const));
+
+  it.each(cases)('%s mode, %s: the upstream request is cancelled at once, gauges true', async (mode, name, head) => {
+    const arrived = signal();
+    // Reads the request and never answers.
+    const upstream = await startKeepAliveUpstream(() => arrived.resolve());
+    const { url, adminUrl, proxy, tracing } = await startProxy(upstream.url, { onCrosstalk: mode });
+    const caller = net.connect(Number(new URL(url).port), '127.0.0.1');
+    caller.on('error', () => undefined);
+    caller.write(head);
+    await arrived.promise;
+    const metrics = await scrape(adminUrl);
+    expect(sample(metrics, 'crosstalk_proxy_requests_in_flight')).toBe(1);
+    expect(proxy.pool.openExchanges).toBe(1);
+
+    caller.destroy();
+    // The upstream sees its request cancelled: the proxy closes that connection.
+    await upstream.connections[0]?.closed;
+    const span = await waitForSpan(tracing, (n) => (name === 'chat' ? n.startsWith('chat') : n === 'GET /v1/models'));
+    expect(span.attributes[CROSSTALK_STREAM_END_REASON]).toBe('client_aborted');
+    expect(span.status.code).not.toBe(2);
+    // The request has ended: the gauge says so, and no exchange is left registered.
+    await until(async () => sample(await scrape(adminUrl), 'crosstalk_proxy_requests_in_flight') === 0);
+    expect(proxy.pool.openExchanges).toBe(0);
+    expect(proxy.activeRequests).toBe(0);
+    // Cancelled, not retried: the upstream saw that one request only.
+    expect(upstream.connections.flatMap((c) => c.heads)).toHaveLength(1);
+  });
+});
