@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import { errors } from '../errors.js';
 import { MEDIA_TYPE_JSON, mediaTypeOf } from '../protocol/headers.js';
@@ -109,14 +110,25 @@ export function isJsonContentType(contentType: string | string[] | undefined): b
 /**
  * Fails `payload` with a 408 error when no body byte arrived for `idleMs` (the timer restarts on every chunk and
  * stops at the end of the body). Returns a function that stops watching.
+ *
+ * The error is emitted to the body's consumers (the whole-body read, or the tap feeding the upstream request, which
+ * undici then aborts: the upstream is released), not by destroying `payload`: destroying an IncomingMessage
+ * destroys its socket, and the caller would get a bare close instead of the 408. `response` (the caller's) is told
+ * not to keep the connection alive: a request whose body never finished leaves nothing to read the next request
+ * from, and the socket is closed once the 408 is written (issue 14 row 9).
  */
-export function limitBodyIdle(payload: Readable, idleMs: number, onIdle: () => void): () => void {
+export function limitBodyIdle(payload: Readable, idleMs: number, onIdle: () => void, response?: ServerResponse): () => void {
   if (idleMs <= 0 || payload.readableEnded) return () => undefined;
   let timer: NodeJS.Timeout | undefined;
   const expire = (): void => {
     stop();
     onIdle();
-    payload.destroy(new errors.CROSSTALK_ERR_REQUEST_BODY_TIMEOUT());
+    if (response !== undefined) response.shouldKeepAlive = false;
+    const err = new errors.CROSSTALK_ERR_REQUEST_BODY_TIMEOUT();
+    payload.unpipe();
+    payload.pause();
+    if (payload.listenerCount('error') > 0) payload.emit('error', err);
+    else payload.destroy(err);
   };
   const arm = (): void => {
     if (timer === undefined) {

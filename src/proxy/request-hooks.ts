@@ -123,14 +123,19 @@ export function addRequestHooks(app: FastifyInstance, deps: RequestHookDeps): vo
   // nearly always) is read whole and sent upstream as one buffer: its facts are known before the upstream call,
   // and it is cheaper to forward than a stream. Anything else streams upstream through a tap that keeps a bounded
   // copy (JSON only). Every body has an idle limit between its bytes (issue 14 row 9).
-  app.addHook('preParsing', (request, _reply, payload, done) => {
+  app.addHook('preParsing', (request, reply, payload, done) => {
     const ctx = request[kRequestContext];
     if (!ctx || request.method === 'GET' || request.method === 'HEAD') return done(null, payload);
     const hasBody = request.headers['transfer-encoding'] !== undefined || (contentLength(request.headers[HEADER_CONTENT_LENGTH]) ?? 0) > 0;
     if (!hasBody) return done(null, payload);
-    limitBodyIdle(payload, deps.requestIdleTimeoutMs, () => {
-      ctx.endReason = 'request_body_timeout';
-    });
+    limitBodyIdle(
+      payload,
+      deps.requestIdleTimeoutMs,
+      () => {
+        ctx.endReason = 'request_body_timeout';
+      },
+      reply.raw,
+    );
     const json = isJsonContentType(request.headers[HEADER_CONTENT_TYPE]);
     const length = contentLength(request.headers[HEADER_CONTENT_LENGTH]);
     if (json && length !== undefined && length > 0 && length <= WHOLE_BODY_MAX_BYTES) {
