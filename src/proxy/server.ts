@@ -171,10 +171,12 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       onError: (reply, { error }) => responses.onError(reply.request[kRequestContext], reply as FastifyReply, error),
     },
     disableRequestLogging: true,
-    // Forward the raw path and query exactly as received (http-proxy would re-encode the query string).
+    // Forward the raw path and query exactly as received. `dest` is the path only (http-proxy would re-encode the
+    // query string); given a source without a query, reply-from appends the request's raw query itself. Not
+    // `dest + query`: reply-from runs decodeURIComponent over its whole source, and a bad `%` escape in the query
+    // became a 500 (issue 14 row 13).
     handler: (request, reply, dest, options) => {
-      const q = request.url.indexOf('?');
-      const url = q === -1 ? dest : dest + request.url.slice(q);
+      const url = dest;
       const body = request[kRequestContext]?.requestBody;
       // A body read whole goes as those bytes, with the caller's own content-type value (reply-from sets both).
       // Object.assign, not `{ ...options, body, … }`: on these options (function values) V8 took ~1.5 µs per
