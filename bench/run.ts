@@ -63,6 +63,7 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-audit': { type: 'boolean', default: false },
     'sidecar-cli': { type: 'string' },
+    'base-cli': { type: 'string' },
     'node-flags': { type: 'string' },
     out: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -83,6 +84,8 @@ if (flags.help) {
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
   --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
+  --base-cli <file>    a baseline build for the sidecar-base configuration: A/B in one run, rounds interleaved
+                       (e.g. --configs bare,sidecar,sidecar-base --base-cli /tmp/old/dist/cli.js)
   --node-flags=<flags> node flags of both node proxies (default "${PROXY_NODE_FLAGS.join(' ')}", the sidecar's
                        image's; --node-flags= for node's defaults; write it with "=": the value starts with a dash)
   --out <file>         JSON output (default bench/results/latest.json)`);
@@ -117,6 +120,7 @@ for (const name of requestedConfigs) {
 }
 const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
 const sidecarCli = resolve(ROOT, flags['sidecar-cli'] ?? join('dist', 'cli.js'));
+const baseCli = flags['base-cli'] === undefined ? undefined : resolve(ROOT, flags['base-cli']);
 const nodeFlags = flags['node-flags'] === undefined ? PROXY_NODE_FLAGS : flags['node-flags'].split(/\s+/).filter((f) => f !== '');
 
 // ---------- process bookkeeping ----------
@@ -295,7 +299,7 @@ async function runScenario(
   const skipped: string[] = [];
   const running: RunningConfig[] = [];
   for (const name of requestedConfigs) {
-    const unavailable = configUnavailable(name);
+    const unavailable = configUnavailable(name, env);
     if (unavailable !== undefined) {
       skipped.push(`${CONFIG_LABELS[name]}: ${unavailable}`);
       continue;
@@ -432,6 +436,7 @@ async function main(): Promise<void> {
   const needsDist = scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'));
   if (needsDist && !flags['no-build'] && flags['sidecar-cli'] === undefined) build();
   if (needsDist && !existsSync(sidecarCli)) throw new Error(`${sidecarCli} is missing: run npm run build`);
+  if (baseCli !== undefined && !existsSync(baseCli)) throw new Error(`--base-cli: ${baseCli} is missing`);
   const cpuProfDir = flags['cpu-prof'] ? PROFILES_DIR : undefined;
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
   const profilesBefore = new Set(cpuProfDir === undefined ? [] : readdirSync(cpuProfDir));
@@ -442,7 +447,7 @@ async function main(): Promise<void> {
   );
   const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[]; gatewayHeaderSets: HeaderSet[] }>(sim);
   const receiverReady = await readyLine<{ url: string }>(receiver);
-  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli, nodeFlags };
+  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli, baseCli, nodeFlags };
   log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
 
   const summaries: ScenarioSummary[] = [];
@@ -490,6 +495,7 @@ async function main(): Promise<void> {
       configs: requestedConfigs,
       cpuProf: flags['cpu-prof'],
       sidecarCli: relative(ROOT, sidecarCli),
+      ...(baseCli !== undefined && { baseCli }),
       nodeFlags,
     },
     units: {

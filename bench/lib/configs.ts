@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { childPids } from './proc-stats.js';
 import { findExecutable, freePort, httpOk, readyLine, spawnChild, tcpOpen, waitUntil, type Child } from './processes.js';
 
-export const CONFIG_NAMES = ['direct', 'bare', 'nginx', 'sidecar', 'sidecar-notrace'] as const;
+export const CONFIG_NAMES = ['direct', 'bare', 'nginx', 'sidecar', 'sidecar-notrace', 'sidecar-base'] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
 /** What `npm run bench` compares; `sidecar-notrace` (OTEL_TRACES_EXPORTER=none) is a diagnostic, on request. */
 export const DEFAULT_CONFIGS: readonly ConfigName[] = ['direct', 'bare', 'nginx', 'sidecar'];
@@ -20,6 +20,7 @@ export const CONFIG_LABELS: Record<ConfigName, string> = {
   nginx: 'nginx',
   sidecar: 'crosstalk',
   'sidecar-notrace': 'crosstalk -otel',
+  'sidecar-base': 'crosstalk (base)',
 };
 
 export interface ConfigEnv {
@@ -31,6 +32,11 @@ export interface ConfigEnv {
   cpuProfDir: string | undefined;
   /** The sidecar's entry point (default dist/cli.js): point it at another build to A/B a change. */
   sidecarCli: string;
+  /**
+   * `sidecar-base`: another build's entry point (`--base-cli`), run in the same rounds as `sidecar`, so a change is
+   * A/B'd pairwise in one run (same machine state, interleaved) rather than across two runs.
+   */
+  baseCli: string | undefined;
   /**
    * Node flags of both node proxies, bare and sidecar (default: the sidecar's, src/proxy/node-flags.ts, which its
    * image runs with): the same for both, so their ratio compares code, not V8 settings.
@@ -49,7 +55,8 @@ export interface RunningConfig {
 }
 
 /** Whether a configuration can run here; a reason when it cannot. */
-export function configUnavailable(name: ConfigName): string | undefined {
+export function configUnavailable(name: ConfigName, env?: Pick<ConfigEnv, 'baseCli'>): string | undefined {
+  if (name === 'sidecar-base' && env?.baseCli === undefined) return '--base-cli <file> not given; skipped';
   if (name === 'nginx' && findExecutable('nginx') === undefined) {
     return 'nginx is not installed (apt-get install -y nginx); skipped';
   }
@@ -92,6 +99,8 @@ export async function startConfig(name: ConfigName, env: ConfigEnv): Promise<Run
       return startSidecar(env, 'sidecar', 'otlp');
     case 'sidecar-notrace':
       return startSidecar(env, 'sidecar-notrace', 'none');
+    case 'sidecar-base':
+      return startSidecar(env, 'sidecar-base', 'otlp');
   }
 }
 
@@ -111,13 +120,13 @@ async function startBare(env: ConfigEnv): Promise<RunningConfig> {
   };
 }
 
-async function startSidecar(env: ConfigEnv, name: 'sidecar' | 'sidecar-notrace', exporter: 'otlp' | 'none'): Promise<RunningConfig> {
+async function startSidecar(env: ConfigEnv, name: 'sidecar' | 'sidecar-notrace' | 'sidecar-base', exporter: 'otlp' | 'none'): Promise<RunningConfig> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = node(
     env,
     name,
     [
-      env.sidecarCli,
+      name === 'sidecar-base' ? (env.baseCli as string) : env.sidecarCli,
       'proxy',
       '--upstream',
       env.simUrl,
