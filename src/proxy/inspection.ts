@@ -273,7 +273,8 @@ export class ProxyInspection {
   finish(ctx: RequestContext): ProxyRequestIdEcho | undefined {
     const span = ctx.span;
     const summary = this.guard(ctx, (inspector) => inspector.finish());
-    if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, 'inspector_error');
+    // Why inspection was given up: an exception (`inspector_error`) or a cap (`global_json_cap`, …).
+    if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, ctx.degraded);
     if (ctx.isChat) {
       this.metrics.responsesInspected.inc({ result: summary && !summary.inspectionSkipped && !ctx.degraded ? 'inspected' : 'uninspected' });
     }
