@@ -92,6 +92,7 @@ export class RedisSync {
   private flushing: Promise<string | undefined> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastId: string;
+  private lastSentId: string | undefined;
   private up = false;
   private closed = false;
   private readonly waiters: { id: string; resolve: () => void }[] = [];
@@ -181,13 +182,17 @@ export class RedisSync {
   }
 
   /**
-   * Ships the writes queued so far (one pipeline; concurrent calls share it). Resolves with the last entry id
-   * written, or undefined when there was nothing to send or Redis is away (the writes stay queued). Never rejects.
+   * Ships the writes queued so far (one pipeline at a time; a call during one waits for it, then sends the rest).
+   * Resolves with this replica's last entry id once everything queued at the call is written (another replica
+   * that has read up to it has seen all of it), or undefined when some could not be written (Redis away: the
+   * writes stay queued) or nothing was ever written. Never rejects.
    */
   flush(): Promise<string | undefined> {
     this.enqueue(this.o.store.drainShared());
     if (this.flushing !== undefined) return this.flushing.then(() => this.flush());
-    if (this.queue.length === 0 || !this.up || this.closed) return Promise.resolve(undefined);
+    if (this.closed) return Promise.resolve(undefined);
+    if (this.queue.length === 0) return Promise.resolve(this.lastSentId);
+    if (!this.up) return Promise.resolve(undefined);
     const batch = this.queue;
     this.queue = [];
     this.flushing = this.send(batch).finally(() => {
@@ -217,21 +222,22 @@ export class RedisSync {
     }
     try {
       const results = (await pipe.exec()) ?? [];
-      let lastId: string | undefined;
+      let allSent = true;
       for (let k = 0; k < entries.length; k++) {
         const [err, id] = results[k] ?? [new Error('no reply')];
         if (err === null && typeof id === 'string') {
-          lastId = id;
+          this.lastSentId = id;
           this.stats_.sentEntries++;
           this.stats_.sentWrites += entries[k] as number;
         } else {
           this.stats_.errors++;
+          allSent = false;
           // Requeue the writes of entries that failed (at the front, still bounded).
           const start = entries.slice(0, k).reduce((a, b) => a + b, 0);
           this.enqueue(batch.slice(start, start + (entries[k] as number)), true);
         }
       }
-      return lastId;
+      return allSent ? this.lastSentId : undefined;
     } catch {
       this.stats_.errors++;
       this.enqueue(batch, true);
