@@ -11,10 +11,10 @@ import { isCounterLike } from './id-habits.js';
 import type { NameVote } from './name-consensus.js';
 import { checkChunkShape, checkCompletionTokens, requestShapeOf, type RequestShape } from './request-shape.js';
 import { pairStarvation } from './starvation.js';
+import { AnswerTally } from './answer-tally.js';
 import type { LiveOwner, RecentAnswer } from './store.js';
 
 /** Chunks a request tracks per choice at most for structure rules. */
-const MAX_TRACKED_CHOICES = 16;
 
 export class RequestJudge {
   readonly facts: Readonly<JudgeFacts>;
@@ -33,11 +33,9 @@ export class RequestJudge {
   private firstModel: string | undefined;
   private nameVote: { modelId: string; provider: string | undefined; name: string } | undefined;
   private modelFound = false;
-  private readonly finishCount = new Map<number, number>();
-  private usageChunks = 0;
+  private readonly tally = new AnswerTally();
   private completionTokens: number | undefined;
   private promptTokens: number | undefined;
-  private contentSeen = false;
   private errorSeen = false;
   private spliced = 0;
   private unparsed = 0;
@@ -146,23 +144,14 @@ export class RequestJudge {
       out.push(...checkChunkShape(this.facts.shape, choices, created, this.d.shape));
     }
     if (choices !== undefined) {
-      for (const index of choices.withContent) {
-        this.contentSeen = true;
-        if ((this.finishCount.get(index) ?? 0) > 0) {
-          out.push({ reason: 'content_after_finish', evidence: { choice: index } });
-        }
-      }
-      for (const index of choices.finished) {
-        if (this.finishCount.size >= MAX_TRACKED_CHOICES && !this.finishCount.has(index)) continue;
-        const n = (this.finishCount.get(index) ?? 0) + 1;
-        this.finishCount.set(index, n);
-        if (n === 2) out.push({ reason: 'duplicate_finish_reason', evidence: { choice: index } });
-      }
+      const { contentAfterFinish, secondFinish } = this.tally.addChoices(choices);
+      for (const index of contentAfterFinish) out.push({ reason: 'content_after_finish', evidence: { choice: index } });
+      for (const index of secondFinish) out.push({ reason: 'duplicate_finish_reason', evidence: { choice: index } });
     }
     if (fields.usage !== undefined) {
-      this.usageChunks++;
-      if (this.usageChunks === 2) out.push({ reason: 'duplicate_usage', evidence: { seen: '2' } });
-      if (this.usageChunks === 1) {
+      const usageChunks = this.tally.addUsage();
+      if (usageChunks === 2) out.push({ reason: 'duplicate_usage', evidence: { seen: '2' } });
+      if (usageChunks === 1) {
         this.completionTokens = fields.usage.outputTokens;
         this.promptTokens = fields.usage.inputTokens;
         if (this.facts.shape !== undefined) {
@@ -176,12 +165,12 @@ export class RequestJudge {
 
   /** The fast path counted a content chunk from its bytes (same fields as the last parsed one, other text). */
   onSkippedContent(): void {
-    this.contentSeen = true;
+    this.tally.markContent();
   }
 
   /** Whether the fast path may skip chunks now: not after a finish_reason (content after it must be seen). */
   get fastPathAllowed(): boolean {
-    return this.finishCount.size === 0;
+    return !this.tally.anyFinished;
   }
 
   /** A spliced event was found (the embedded payloads are inspected by the caller through `onChunk`). */
@@ -311,8 +300,8 @@ export class RequestJudge {
       if (f !== undefined) findings.push(f);
     }
 
-    const completions = Math.max(this.usageChunks, ...this.finishCount.values(), 0);
-    const starved = this.status === 200 && !this.contentSeen && !this.errorSeen;
+    const completions = this.tally.completions;
+    const starved = this.tally.starved(this.status, this.errorSeen);
     const now = store.now();
     const upstream = this.facts.upstream ?? 'upstream';
     const answer: RecentAnswer = {

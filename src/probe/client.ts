@@ -260,6 +260,7 @@ export async function sendProbeRequest(req: ProbeRequest, ctx: SendContext): Pro
     completionIds: verification.completionIds,
     responseModels: verification.responseModels,
     chunks: verification.chunks,
+    completions: verification.completions,
     done: verification.done,
     nonceSeen: verification.nonceSeen,
     findings: verification.findings,

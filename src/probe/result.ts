@@ -65,6 +65,8 @@ export interface ProbeRequestResult {
   responseModels: string[];
   /** Data events with a JSON chunk. */
   chunks: number;
+  /** Completions the answer carried (finish_reasons of one choice, or usage chunks), as the sidecar counts them. */
+  completions: number;
   done: boolean;
   /** The answer contains this request's nonce. */
   nonceSeen: boolean;

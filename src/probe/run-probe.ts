@@ -3,6 +3,7 @@
  * reached, every answer is checked by the shared detector rules, the sidecar's incidents are joined if asked,
  * and the results become tables and a verdict.
  */
+import { pairStarvedRequests } from './starvation-pass.js';
 import { randomBytes } from 'node:crypto';
 import type { Tracer } from '@opentelemetry/api';
 import { Agent } from 'undici';
@@ -108,6 +109,8 @@ export async function runProbe(config: ProbeConfig, options: RunProbeOptions = {
     await dispatcher.close().catch(() => undefined);
   }
   results.sort((a, b) => a.index - b.index);
+  // The sidecar's starvation rule over the whole run: empty answers beside one that carried several completions.
+  pairStarvedRequests(results, config.chatUrl);
 
   let sidecar: SidecarJoin | undefined;
   if (config.sidecarAdmin !== undefined) {

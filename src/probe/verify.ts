@@ -12,6 +12,7 @@ import {
   type ResponseHeaders,
   type SseEvent,
 } from '../inspect/index.js';
+import { AnswerTally } from '../inspect/answer-tally.js';
 import { inspectorSettings } from '../config/defaults.js';
 import { HEADER_REQUEST_ID, HEADER_REQUEST_ID_ECHO } from '../protocol/headers.js';
 import type { EchoSource, ProbeFinding, ProbeRequestResult } from './result.js';
@@ -49,6 +50,7 @@ export type RequestVerification = Pick<
   | 'completionIds'
   | 'responseModels'
   | 'chunks'
+  | 'completions'
   | 'done'
   | 'nonceSeen'
   | 'findings'
@@ -108,6 +110,7 @@ export class RequestCheck {
   private echoSource: EchoSource = 'response';
   private answer = '';
   private chunks = 0;
+  private readonly tally = new AnswerTally();
   private readonly ids: string[] = [];
   private readonly models: string[] = [];
   private inBandError = false;
@@ -130,10 +133,12 @@ export class RequestCheck {
   /** Header names in lower case, as undici gives them. */
   onResponseHeaders(headers: ResponseHeaders): void {
     const upstreamEcho = headerText(headers[HEADER_REQUEST_ID_ECHO])?.trim().toLowerCase();
-    if (upstreamEcho === 'match' || upstreamEcho === 'missing' || upstreamEcho === 'mismatch') {
+    if (upstreamEcho === 'match' || upstreamEcho === 'missing' || upstreamEcho === 'mismatch' || upstreamEcho === 'rewritten') {
       this.echoSource = 'sidecar';
       const view: ResponseHeaders = { ...headers };
-      if (upstreamEcho === 'missing') delete view[HEADER_REQUEST_ID];
+      // `rewritten`: a hop between the sidecar and the router replaced the id, so the router's own echo of ours
+      // is not visible: the same as missing for the verdict, never a mismatch.
+      if (upstreamEcho === 'missing' || upstreamEcho === 'rewritten') delete view[HEADER_REQUEST_ID];
       else if (upstreamEcho === 'mismatch') view[HEADER_REQUEST_ID] = 'upstream-echoed-another-id';
       else view[HEADER_REQUEST_ID] = this.facts.requestId;
       this.inspector.onResponseHeaders(view);
@@ -181,6 +186,8 @@ export class RequestCheck {
     if (fields === undefined) return;
     this.chunks++;
     this.inspector.onChunk(fields);
+    if (fields.choices !== undefined) this.tally.addChoices(fields.choices);
+    if (fields.usage !== undefined) this.tally.addUsage();
     if (fields.id !== undefined && !this.ids.includes(fields.id) && this.ids.length < MAX_KEPT) this.ids.push(fields.id);
     if (fields.model !== undefined && !this.models.includes(fields.model) && this.models.length < MAX_KEPT) {
       this.models.push(fields.model);
@@ -221,6 +228,7 @@ export class RequestCheck {
       completionIds: [...this.ids],
       responseModels: [...this.models],
       chunks: this.chunks,
+      completions: this.tally.completions,
       done: summary.done,
       nonceSeen,
       findings,

@@ -17,6 +17,7 @@ function result(requestId: string, extra: Partial<ProbeRequestResult> = {}): Pro
     completionIds: [],
     responseModels: [],
     chunks: 1,
+    completions: 1,
     done: true,
     nonceSeen: true,
     findings: [],
