@@ -31,7 +31,8 @@ describe('request id', () => {
 
   it.each([
     ['missing', undefined],
-    ['mismatch', 'someone-else'],
+    // An id the sidecar never issued: a hop rewrote it (issue 13 item 7), not another request's answer.
+    ['rewritten', 'someone-else'],
   ])('tells the caller the upstream echo was %s (x-crosstalk-request-id-echo) while echoing its own id', async (echo, upstreamId) => {
     const upstream = await startUpstream((_req, res) => {
       res.writeHead(200, upstreamId ? { 'x-request-id': upstreamId } : {});
@@ -42,6 +43,25 @@ describe('request id', () => {
     await res.body.text();
     expect(res.headers['x-request-id']).toBe('mine');
     expect(res.headers['x-crosstalk-request-id-echo']).toBe(echo);
+  });
+
+  it.each([
+    ['a list naming this request first', 'mine, another'],
+    ['a list naming another request first', 'another, mine'],
+    ['the id with spaces', ' mine '],
+    ['the id in another case', 'MINE'],
+  ])('one echo verdict: for %s the caller header and the span say the same (issue 16 item 1)', async (_name, echoed) => {
+    const upstream = await startUpstream((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': echoed });
+      res.end('{}');
+    });
+    const { url, tracing } = await startProxy(upstream.url);
+    const res = await request(`${url}/v1/models`, { headers: { 'x-request-id': 'mine' } });
+    await res.body.text();
+    const span = await waitForSpan(tracing, (n) => n.startsWith('GET'));
+    expect(res.headers['x-crosstalk-request-id-echo']).toBe(span.attributes[CROSSTALK_REQUEST_ID_ECHO]);
+    // Only the exact id is a match: a list, a case change or padding is not the sidecar's id echoed back.
+    if (echoed !== ' mine ') expect(span.attributes[CROSSTALK_REQUEST_ID_ECHO]).not.toBe('match');
   });
 
   it('keeps a valid incoming id end to end', async () => {
