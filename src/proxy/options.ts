@@ -20,6 +20,7 @@ import {
   parsePositiveInt,
   positiveDuration,
 } from '../config/values.js';
+import { DEFAULT_STORE_TEXT, parseStoreSetting, type StoreSetting } from '../store/store-setting.js';
 
 export {
   DEFAULT_COMPLETION_ID_WINDOW_MS,
@@ -87,6 +88,8 @@ export interface ProxyConfig {
   completionIdWindowMs: number;
   /** Look up sessions never seen opened (`GET /blockchain/sessions/{id}` with the request's own credentials). */
   sessionLookup: boolean;
+  /** Where the learned detection state lives: this process (`memory`) or Redis, shared by replicas (issue 17). */
+  store: StoreSetting;
   sessionLookupTimeoutMs: number;
   logLevel: LogLevel;
 }
@@ -265,6 +268,12 @@ export const PROXY_OPTION_SPECS = {
     'longest wait for one session look-up; past it the request goes on with the session unknown',
     { parse: positiveDuration, fallback: DEFAULT_SESSION_LOOKUP_TIMEOUT_MS, defaultText: s(DEFAULT_SESSION_LOOKUP_TIMEOUT_MS) },
   ),
+  store: defineOption(
+    '--store <url>',
+    'CROSSTALK_STORE_URL',
+    'memory, or redis://host:port to share detection between replicas and workers (same --store and --fingerprint-secret-file everywhere)',
+    { parse: parseStoreSetting, fallback: { kind: 'memory' } as StoreSetting, defaultText: DEFAULT_STORE_TEXT },
+  ),
   logLevel: defineOption('--log-level <level>', 'CROSSTALK_LOG_LEVEL', 'fatal, error, warn, info, debug, trace or silent', {
     parse: choice(LOG_LEVELS),
     fallback: 'info' as LogLevel,
@@ -329,6 +338,7 @@ export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.P
     completionIdWindowMs: need(o.completionIdWindow),
     sessionLookup: need(o.sessionLookup) === 'on',
     sessionLookupTimeoutMs: need(o.sessionLookupTimeout),
+    store: need(o.store),
     logLevel: need(o.logLevel),
   };
 }

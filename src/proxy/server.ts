@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import { Agent, request as undiciRequest } from 'undici';
 import { DEFAULT_MAX_CONTROL_BODY_BYTES, DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT } from '../config/defaults.js';
-import { Detection, MemoryDetectionStore, type DetectionStore, type SessionLookup } from '../inspect/index.js';
+import { Detection, type DetectionStore, type SessionLookup } from '../inspect/index.js';
+import { createDetectionStore } from '../store/create.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
 import { createLogger } from '../telemetry/logger.js';
 import { HEADER_CONTENT_TYPE } from '../protocol/headers.js';
@@ -61,10 +62,15 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
   const logger = deps.logger ?? createLogger(config.logLevel);
   const metrics = deps.metrics ?? new ProxyMetrics();
   const incidents = new IncidentLog(config.incidentsLimit);
-  // The one place the detection store is made (a shared store replaces this line: issue 17).
-  const store: DetectionStore = new MemoryDetectionStore({
-    completionIdWindowMs: config.completionIdWindowMs,
-    sessionBindingWindowMs: config.sessionBindingWindowMs,
+  // The one place the detection store is made: in memory, or shared through Redis with --store (issue 17).
+  const created = createDetectionStore(config, { logger, metrics });
+  const store: DetectionStore = created.store;
+  created.onLateFinding((late) => {
+    metrics.detected.inc({ reason: late.finding.reason });
+    logger.warn(
+      { requestId: late.requestId, inFlight: late.token !== undefined, reasons: [late.finding.reason], otherReplica: late.other.replica, otherRequestId: late.other.requestId },
+      'crosstalk detected (late shared finding from another replica)',
+    );
   });
   const lookupAgent = config.sessionLookup ? new Agent({ connections: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT }) : undefined;
   const detection = new Detection({
@@ -229,6 +235,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
       // The cut responses end on their sockets' close events: wait for every span to be ended (issue 14 row 8).
       await allEnded();
       await admin.close();
+      await created.close();
       if (lookupAgent !== undefined && !lookupAgent.closed && !lookupAgent.destroyed) await lookupAgent.close();
     },
   };

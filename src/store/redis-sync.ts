@@ -131,6 +131,7 @@ export class RedisSync {
       client.on('end', () => this.updateUp());
     }
     this.lastId = `${Math.max(0, this.o.now() - this.o.streamWindowMs)}-0`;
+    options.store.transport = this;
   }
 
   /** Connects (never throws: a Redis that is away comes back by itself) and starts the flush and read loops. */

@@ -69,6 +69,8 @@ export class SharedDetectionStore implements DetectionStore {
   private readonly reported: TtlLru<string, true>;
   private readonly listeners = new Set<(late: LateFinding) => void>();
   private applied = 0;
+  /** The transport shipping this store's writes (set by RedisSync), for callers that order by it (tests, tools). */
+  transport: { flush(): Promise<string | undefined>; caughtUp(id: string): Promise<void> } | undefined;
 
   constructor(options: SharedDetectionStoreOptions) {
     this.replica = options.replica;
