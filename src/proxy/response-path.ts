@@ -109,6 +109,7 @@ export class ResponsePath {
       return;
     }
 
+    let verdictGiven = false;
     const inspect = new InspectStream({
       inspector,
       kind,
@@ -122,6 +123,7 @@ export class ResponsePath {
         inspect.once('end', () => upstream.destroy());
       },
       onJsonVerdict: (verdict) => {
+        verdictGiven = true;
         if (verdict.blocked) {
           inspection.sendBlocked(ctx, reply, verdict.reasons);
           upstream.destroy();
@@ -130,7 +132,26 @@ export class ResponsePath {
         }
       },
     });
-    relayWithTeardown(upstream, inspect, onUpstreamError, meterOnly);
+    // A broken upstream destroys `inspect` with its error; a JSON body's `inspect` has no reader yet, and an
+    // unheard 'error' would take the process down. The failure itself is handled just below.
+    inspect.on('error', () => undefined);
+    relayWithTeardown(
+      upstream,
+      inspect,
+      (err) => {
+        onUpstreamError(err);
+        // A JSON body held for its verdict broke before its end: nothing was sent, so the caller gets the upstream
+        // error answer rather than waiting forever (issue 14 row 11's truncated body in block mode).
+        if (kind === 'json' && !verdictGiven && !ctx.ended && !reply.sent && !ctx.forwarding) {
+          const answer = upstreamErrorResponse(err);
+          reply
+            .code(answer.statusCode)
+            .type('application/json; charset=utf-8')
+            .send({ statusCode: answer.statusCode, code: answer.code, error: answer.error, message: answer.message });
+        }
+      },
+      meterOnly,
+    );
     // A JSON body is held until its verdict, so the status can still become 502.
     if (kind === 'sse') forward(ctx, reply, inspect, () => undefined);
   }

@@ -41,6 +41,23 @@ describe('upstream protocol faults', () => {
     expect(span.attributes[CROSSTALK_STREAM_END_REASON]).toBe('upstream_reset');
   });
 
+  it('block mode: a held JSON chat answer shorter than its content-length → 502 to the caller, the process serves on', async () => {
+    // The held body's stream used to be destroyed with no 'error' listener (an uncaught exception: the process
+    // exited), and the caller, who had been sent nothing, would have waited forever.
+    const upstream = await startRawUpstream((socket) => {
+      socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"id":"chatcmpl-1"');
+    });
+    const { url, adminUrl, tracing } = await startProxy(upstream.url, { onCrosstalk: 'block' });
+    for (let i = 0; i < 2; i++) {
+      const res = await request(`${url}/v1/chat/completions`, { method: 'POST', body: '{"model":"m"}', headers: { 'content-type': 'application/json' } });
+      expect(res.statusCode).toBe(502);
+      expect(((await res.body.json()) as { code: string }).code).toBe('CROSSTALK_ERR_UPSTREAM_UNAVAILABLE');
+    }
+    const span = await waitForSpan(tracing, (n) => n.startsWith('chat'));
+    expect(span.attributes[CROSSTALK_STREAM_END_REASON]).toBe('upstream_reset');
+    expect((await request(`${adminUrl}/healthz`)).statusCode).toBe(200);
+  });
+
   it('a body longer than its content-length → the caller gets exactly content-length bytes', async () => {
     const upstream = await startRawUpstream((socket) => {
       socket.end('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 11\r\n\r\n{"ok":true}EXTRA-BYTES-THAT-ARE-NOT-HTTP');
