@@ -143,11 +143,17 @@ export class ProxyInspection {
    * a mismatch, an echo of an id never issued is a rewrite), and a control-plane call is noted for its answer.
    */
   begin(ctx: RequestContext): void {
-    const token = this.detection.nextToken();
-    this.detection.store.issueRequestId(ctx.requestId, token);
-    ctx.echoIdentity = { token, ownerOf: this.ownerOf };
-    const call = this.detection.controlCall(ctx.method, ctx.path);
-    if (call !== undefined) ctx.controlCall = call;
+    // A detection failure must not fail the request (a throw here would be a 500 from the onRequest hook): the
+    // request is forwarded unobserved, the failure logged by type only (issue 14 row 1).
+    try {
+      const token = this.detection.nextToken();
+      this.detection.store.issueRequestId(ctx.requestId, token);
+      ctx.echoIdentity = { token, ownerOf: this.ownerOf };
+      const call = this.detection.controlCall(ctx.method, ctx.path);
+      if (call !== undefined) ctx.controlCall = call;
+    } catch (err) {
+      this.logger.error({ requestId: ctx.requestId, errorType: err instanceof Error ? err.name : typeof err }, 'crosstalk detection failed at request start');
+    }
   }
 
   /** A control-plane answer's status and JSON body (read bounded while it was forwarded) teach the detection. */
