@@ -208,7 +208,7 @@ export function startRequest(method: string, url: string, headers: IncomingHttpH
   if (keyId !== undefined) ctx.apiKeyId = keyId;
   const key = extractApiKey(headers, deps.apiKeyHeader);
   if (key) ctx.apiKey = deps.keys.identify(key);
-  deps.metrics.inFlight.inc();
+  deps.metrics.requestStarted(route);
   return ctx;
 }
 
@@ -259,7 +259,7 @@ export function endReasonOf(ctx: RequestContext, outcome: RequestOutcome): Strea
 export function endRequest(ctx: RequestContext, outcome: RequestOutcome, deps: RequestEndDeps): StreamEndReason | undefined {
   if (ctx.ended) return undefined;
   ctx.ended = true;
-  deps.metrics.inFlight.dec();
+  deps.metrics.requestEnded(ctx.route);
   const { status } = outcome;
   const endReason = endReasonOf(ctx, outcome);
   const span = ctx.span;

@@ -14,6 +14,7 @@ import {
   METRIC_SSE_OVERSIZED_EVENTS_TOTAL,
   METRIC_STARVED_REQUESTS_TOTAL,
   METRIC_STORE_UP,
+  METRIC_STORE_RECORDS_TOTAL,
   METRIC_TIME_TO_FIRST_CHUNK,
   METRIC_UPSTREAM_ERRORS_TOTAL,
 } from './attributes.js';
@@ -154,6 +155,13 @@ export class ProxyMetrics {
     help: 'Whether the inspector store is reachable (1; the in-memory store always is) or not (0)',
     registers: [this.registry],
   });
+  /** Shared-store records (issue 17): sent, received from other replicas, dropped (queue full), rejected (invalid). */
+  readonly storeRecords = new Counter({
+    name: METRIC_STORE_RECORDS_TOTAL,
+    help: 'Shared detection store records: sent, received (from other replicas), dropped (queue full while Redis was away), rejected (invalid)',
+    labelNames: ['direction'] as const,
+    registers: [this.registry],
+  });
   /** An identity value (session id, key id…) longer than its cap, cut before it reached spans or registries. */
   readonly identityTruncated = new Counter({
     name: METRIC_IDENTITY_TRUNCATED_TOTAL,
@@ -188,13 +196,25 @@ export class ProxyMetrics {
   /** A request entered the proxy: both in-flight gauges (total and by route) go up. */
   requestStarted(route: string): void {
     this.inFlight.inc();
-    this.inFlightByRoute.inc({ route });
+    this.routeGauge(route).inc();
   }
 
   /** The request left (every end: complete, aborted, failed): the gauges {@link requestStarted} moved go down. */
   requestEnded(route: string): void {
     this.inFlight.dec();
-    this.inFlightByRoute.dec({ route });
+    this.routeGauge(route).dec();
+  }
+
+  private readonly routeGauges = new Map<string, { inc(): void; dec(): void }>();
+
+  /** The by-route gauge's child for `route`, bound once (route names are a fixed set: route-name.ts). */
+  private routeGauge(route: string): { inc(): void; dec(): void } {
+    let child = this.routeGauges.get(route);
+    if (child === undefined) {
+      child = this.inFlightByRoute.labels(route);
+      if (this.routeGauges.size < MAX_CACHED_LABEL_SETS) this.routeGauges.set(route, child);
+    }
+    return child;
   }
 
   /** `crosstalk_time_to_first_chunk_seconds` for one response. */

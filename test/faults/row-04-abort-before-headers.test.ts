@@ -29,7 +29,9 @@ describe('a caller who leaves before the upstream answered (issue 14 row 4)', ()
     caller.write(head);
     await arrived.promise;
     const metrics = await scrape(adminUrl);
+    const route = name === 'chat' ? '/v1/chat/completions' : '/v1/models';
     expect(sample(metrics, 'crosstalk_proxy_requests_in_flight')).toBe(1);
+    expect(sample(metrics, `crosstalk_proxy_requests_in_flight_by_route{route="${route}"}`)).toBe(1);
     expect(proxy.pool.openExchanges).toBe(1);
 
     caller.destroy();
@@ -40,6 +42,7 @@ describe('a caller who leaves before the upstream answered (issue 14 row 4)', ()
     expect(span.status.code).not.toBe(2);
     // The request has ended: the gauge says so, and no exchange is left registered.
     await until(async () => sample(await scrape(adminUrl), 'crosstalk_proxy_requests_in_flight') === 0);
+    expect(sample(await scrape(adminUrl), `crosstalk_proxy_requests_in_flight_by_route{route="${route}"}`)).toBe(0);
     expect(proxy.pool.openExchanges).toBe(0);
     expect(proxy.activeRequests).toBe(0);
     // Cancelled, not retried: the upstream saw that one request only.
