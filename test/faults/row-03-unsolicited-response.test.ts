@@ -90,3 +90,24 @@ describe('an unsolicited response on a kept-alive upstream socket (issue 14 row 
     expect(incidents[0]?.evidence).toContainEqual(expect.objectContaining({ reason: 'request_id_mismatch', seen: 'req-one', rule: 'issued_to_other' }));
   });
 });
+
+describe('stale bytes arriving while the kept-alive socket is idle (issue 14 row 3)', () => {
+  it.each(MODES)('%s mode: the next request never reads them', async (mode) => {
+    const upstream = await startKeepAliveUpstream((conn, head) => {
+      const id = headValue(head, 'x-request-id') as string;
+      const real = rawResponse('200 OK', { 'content-type': 'application/json', 'x-request-id': id }, `{"for":"${id}"}`);
+      // On the first connection, the stale answer right behind the real one (same write: no request is pending).
+      const stale = rawResponse('200 OK', { 'content-type': 'application/json', 'x-request-id': id }, `{"for":"${id}","stale":true}`);
+      conn.socket.write(conn === upstream.connections[0] && conn.heads.length === 1 ? real + stale : real);
+    });
+    const { url } = await startProxy(upstream.url, { onCrosstalk: mode });
+    const get = async (id: string) => {
+      const res = await request(`${url}/v1/models`, { headers: { 'x-request-id': id } });
+      return { status: res.statusCode, body: await res.body.text() };
+    };
+    expect(await get('idle-one')).toEqual({ status: 200, body: '{"for":"idle-one"}' });
+    const second = await get('idle-two');
+    expect(second).toEqual({ status: 200, body: '{"for":"idle-two"}' });
+    expect(upstream.connections[0]?.heads).toHaveLength(1);
+  });
+});
