@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
@@ -27,6 +28,23 @@ async function waitUntilUp(url: string): Promise<void> {
   }
 }
 
+/** Two consecutive free loopback ports (gateway, admin): bound once by the OS, then released for the child. */
+async function freePortPair(): Promise<number> {
+  for (;;) {
+    const first = net.createServer();
+    await new Promise<void>((r) => first.listen(0, '127.0.0.1', r));
+    const port = (first.address() as net.AddressInfo).port;
+    const second = net.createServer();
+    const ok = await new Promise<boolean>((r) => {
+      second.once('error', () => r(false));
+      second.listen(port + 1, '127.0.0.1', () => r(true));
+    });
+    await new Promise<void>((r) => first.close(() => r()));
+    if (ok) await new Promise<void>((r) => second.close(() => r()));
+    if (ok && port < 65535) return port;
+  }
+}
+
 describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', () => {
   it.each(['flag', 'block'])('%s mode: every cut stream\'s span reaches the collector with end_reason=shutdown, then the process exits 0', async (mode) => {
     const receiver = await startOtlpReceiver();
@@ -44,7 +62,7 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
       res.on('close', () => clearInterval(t));
       if (++open === STREAMS) allOpen.resolve();
     });
-    const port = 20000 + Math.floor(Math.random() * 20000);
+    const port = await freePortPair();
     const child = spawn(
       process.execPath,
       [
@@ -81,8 +99,12 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
     onTestFinished(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = once<number | null>(child, 'exit');
-    await waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`);
+    // A child that dies at start-up fails the test with its stderr rather than a timeout.
+    const up = await Promise.race([waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`).then(() => 'up'), exited.then(() => 'exited')]);
+    expect(up, stderr).toBe('up');
 
     const bodies = Array.from({ length: STREAMS }, async (_, n) => {
       const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
@@ -98,12 +120,12 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
     await allOpen.promise;
     child.kill('SIGTERM');
     const outcomes = await Promise.all(bodies);
-    expect(await exited).toBe(0);
+    expect(await exited, stderr).toBe(0);
     // The streams were cut (they never end on their own)...
     expect(outcomes).toEqual(Array.from({ length: STREAMS }, () => 'cut'));
     // ...and every one of their spans was exported before the process exited.
     const chats = receiver.spans().filter((s) => s.name.startsWith('chat'));
     expect(chats).toHaveLength(STREAMS);
     for (const span of chats) expect(span.attributes[CROSSTALK_STREAM_END_REASON]).toBe('shutdown');
-  }, 60_000);
+  }, 120_000);
 });
