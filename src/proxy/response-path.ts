@@ -139,6 +139,8 @@ export class ResponsePath {
       upstream,
       inspect,
       (err) => {
+        // The caller left first (the upstream was cancelled below): nothing failed upstream.
+        if (ctx.ended) return;
         onUpstreamError(err);
         // A JSON body held for its verdict broke before its end: nothing was sent, so the caller gets the upstream
         // error answer rather than waiting forever (issue 14 row 11's truncated body in block mode).
@@ -152,6 +154,15 @@ export class ResponsePath {
       },
       meterOnly,
     );
+    // A caller who leaves while a JSON body is held (nothing sent yet, so no relay to tear down) cancels the upstream
+    // at once: otherwise it ran on, holding its share of the hold budget, until the upstream's idle timeout.
+    if (kind === 'json') {
+      reply.raw.once('close', () => {
+        if (verdictGiven) return;
+        inspect.destroy();
+        upstream.destroy();
+      });
+    }
     // A JSON body is held until its verdict, so the status can still become 502.
     if (kind === 'sse') forward(ctx, reply, inspect, () => undefined);
   }

@@ -48,4 +48,24 @@ describe('a caller who leaves before the upstream answered (issue 14 row 4)', ()
     // Cancelled, not retried: the upstream saw that one request only.
     expect(upstream.connections.flatMap((c) => c.heads)).toHaveLength(1);
   });
+
+  it.each(MODES)('%s mode: a caller who leaves while a JSON chat answer is still arriving cancels the upstream too', async (mode) => {
+    const sent = signal();
+    // Headers and part of a JSON body, then nothing: block mode holds it for its verdict, flag mode forwards it.
+    const upstream = await startKeepAliveUpstream((conn) => {
+      conn.socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"id":"chatcmpl-4","choices":[');
+      sent.resolve();
+    });
+    const { url, adminUrl, proxy } = await startProxy(upstream.url, { onCrosstalk: mode });
+    const caller = net.connect(Number(new URL(url).port), '127.0.0.1');
+    caller.on('error', () => undefined);
+    caller.write(REQUESTS[0].head);
+    await sent.promise;
+    // Block mode has sent the caller nothing yet; flag mode has sent the head and the first bytes.
+    await until(() => upstream.connections[0] !== undefined);
+    caller.destroy();
+    await upstream.connections[0]?.closed;
+    await until(async () => sample(await scrape(adminUrl), 'crosstalk_proxy_requests_in_flight') === 0);
+    expect(proxy.activeRequests).toBe(0);
+  });
 });
