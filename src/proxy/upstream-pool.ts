@@ -111,6 +111,9 @@ export class UpstreamPool {
     const sentId = headers?.[HEADER_REQUEST_ID];
     if (headers && token !== undefined) delete headers[HEADER_EXCHANGE_TOKEN];
     const exchange = typeof token === 'string' ? this.exchanges.get(token) : undefined;
+    // A token no longer registered belongs to a request that already ended (its caller left while it waited, e.g.
+    // for a session look-up): it is never sent upstream.
+    const over = typeof token === 'string' && exchange === undefined;
     let foreign = false;
     const wrapped: Handler = {
       onRequestStart: (controller, context) => {
@@ -119,6 +122,7 @@ export class UpstreamPool {
           if (exchange.cancelled) controller.abort(new Error('cancelled'));
         }
         handler.onRequestStart?.(controller, context);
+        if (over) controller.abort(new Error('the caller left before the request was sent upstream'));
       },
       onRequestUpgrade: (controller, statusCode, h, socket) => handler.onRequestUpgrade?.(controller, statusCode, h, socket),
       onResponseStart: (controller, statusCode, h, statusMessage) => {

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
 import { startProxy, waitForSpan } from '../helpers/proxy-harness.js';
@@ -67,5 +68,36 @@ describe('a caller who leaves before the upstream answered (issue 14 row 4)', ()
     await upstream.connections[0]?.closed;
     await until(async () => sample(await scrape(adminUrl), 'crosstalk_proxy_requests_in_flight') === 0);
     expect(proxy.activeRequests).toBe(0);
+  });
+
+  it.each(MODES)('%s mode: a caller who leaves during a session look-up is never forwarded upstream', async (mode) => {
+    const lookupArrived = signal();
+    const releaseLookup = signal();
+    const seen: string[] = [];
+    const upstream = await startKeepAliveUpstream((conn, head) => {
+      const line = head.split('\r\n')[0] as string;
+      seen.push(line);
+      if (line.includes('/blockchain/sessions/')) {
+        lookupArrived.resolve();
+        void releaseLookup.promise.then(() => conn.socket.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n'));
+        return;
+      }
+      conn.socket.write('HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}');
+    });
+    const { url, adminUrl } = await startProxy(upstream.url, { onCrosstalk: mode, sessionLookup: true });
+    const body = '{"stream":true}';
+    const caller = net.connect(Number(new URL(url).port), '127.0.0.1');
+    caller.on('error', () => undefined);
+    caller.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n` +
+        `session_id: 0x${'7a'.repeat(32)}\r\nauthorization: Basic YTpi\r\n\r\n${body}`,
+    );
+    await lookupArrived.promise;
+    caller.destroy();
+    await until(async () => sample(await scrape(adminUrl), 'crosstalk_proxy_requests_in_flight') === 0);
+    releaseLookup.resolve();
+    // A request sent after, on its own: the upstream's log shows it right after the look-up, nothing between.
+    await (await request(`${url}/v1/models`)).body.text();
+    expect(seen.filter((l) => !l.includes('/blockchain/sessions/'))).toEqual(['GET /v1/models HTTP/1.1']);
   });
 });

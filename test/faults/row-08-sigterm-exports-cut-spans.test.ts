@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { request } from 'undici';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
 import { startUpstream } from '../helpers/proxy-harness.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
@@ -47,6 +47,8 @@ async function freePortPair(): Promise<number> {
 
 describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', () => {
   it.each(['flag', 'block'])('%s mode: every cut stream\'s span reaches the collector with end_reason=shutdown, then the process exits 0', async (mode) => {
+    let stage = 'start';
+    onTestFailed(() => console.log(`row 8 failed at stage ${stage}; open upstream streams ${open}; child exit ${child.exitCode}; stderr: ${stderr}`));
     const receiver = await startOtlpReceiver();
     onTestFinished(() => receiver.close());
     let open = 0;
@@ -63,6 +65,7 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
       if (++open === STREAMS) allOpen.resolve();
     });
     const port = await freePortPair();
+    let stderr = '';
     const child = spawn(
       process.execPath,
       [
@@ -99,12 +102,12 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
     onTestFinished(() => {
       if (child.exitCode === null) child.kill('SIGKILL');
     });
-    let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = once<number | null>(child, 'exit');
     // A child that dies at start-up fails the test with its stderr rather than a timeout.
     const up = await Promise.race([waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`).then(() => 'up'), exited.then(() => 'exited')]);
     expect(up, stderr).toBe('up');
+    stage = 'up';
 
     const bodies = Array.from({ length: STREAMS }, async (_, n) => {
       const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
@@ -117,9 +120,12 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
         () => 'cut',
       );
     });
+    stage = 'streams';
     await allOpen.promise;
+    stage = 'sigterm';
     child.kill('SIGTERM');
     const outcomes = await Promise.all(bodies);
+    stage = 'bodies done';
     expect(await exited, stderr).toBe(0);
     // The streams were cut (they never end on their own)...
     expect(outcomes).toEqual(Array.from({ length: STREAMS }, () => 'cut'));
