@@ -2,10 +2,11 @@ import type { Command } from 'commander';
 import { startTelemetry } from '../telemetry/sdk.js';
 import { createLogger } from '../telemetry/logger.js';
 import { ProxyMetrics } from '../telemetry/metrics.js';
-import { addOptions, cliFlags } from '../config/option.js';
+import { addOptions, cliFlags, readOption } from '../config/option.js';
 import { PROXY_OPTIONS, resolveProxyConfig } from './options.js';
 import { missingNodeFlags } from './node-flags.js';
 import { createProxyServer } from './server.js';
+import { WORKERS_OPTION, attachWorker, checkWorkers, isWorker, runPrimary, workerConfig } from './workers.js';
 
 /** Runs `fn` once on the first SIGTERM/SIGINT; a second signal exits at once. */
 export function onShutdownSignal(fn: (signal: NodeJS.Signals) => Promise<void>): void {
@@ -29,14 +30,28 @@ export function registerProxyCommand(program: Command): void {
   const cmd = program
     .command('proxy')
     .description('Run the sidecar between the gateway and the Lumerin proxy-router');
-  addOptions(cmd, PROXY_OPTIONS);
+  addOptions(cmd, [...PROXY_OPTIONS, WORKERS_OPTION]);
   cmd.action(async () => {
-    const config = resolveProxyConfig(cliFlags(cmd), process.env);
+    const flags = cliFlags(cmd);
+    const config = resolveProxyConfig(flags, process.env);
+    const workers = readOption(WORKERS_OPTION, flags, process.env) ?? 1;
+    checkWorkers(workers, config);
     const logger = createLogger(config.logLevel);
+    if (workers > 1 && !isWorker()) {
+      // The primary serves no gateway traffic: it forks the workers and answers the admin port for all of them.
+      const primary = await runPrimary(config, workers, logger);
+      logger.info({ port: config.port, adminUrl: primary.adminUrl, workers }, 'crosstalk proxy primary: workers share the port');
+      onShutdownSignal(async (signal) => {
+        logger.info({ signal }, 'shutting down: every worker drains its in-flight responses');
+        await primary.close();
+      });
+      return;
+    }
     const telemetry = startTelemetry();
     // A long-running sidecar also reports its own RSS, heap and event-loop lag (prom-client defaults).
     const metrics = new ProxyMetrics({ processMetrics: true });
-    const proxy = createProxyServer(config, { tracer: telemetry.tracer, logger, metrics });
+    const proxy = createProxyServer(isWorker() ? workerConfig(config) : config, { tracer: telemetry.tracer, logger, metrics });
+    if (isWorker()) attachWorker(proxy, metrics);
     const { url, adminUrl } = await proxy.listen();
     logger.info({ url, adminUrl, upstream: config.upstream.origin, onCrosstalk: config.onCrosstalk }, 'crosstalk proxy listening');
     const missing = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS);

@@ -21,7 +21,10 @@ export interface DetectionStoreConfig {
 export interface DetectionStoreDeps {
   logger?: SyncLogger;
   /** The `crosstalk_store_up` gauge (ProxyMetrics.storeUp). */
-  metrics?: { storeUp: { set(value: number): void } };
+  metrics?: {
+    storeUp: { set(value: number): void };
+    storeRecords?: { inc(labels: { direction: string }, value: number): void };
+  };
 }
 
 export interface CreatedDetectionStore {
@@ -54,6 +57,7 @@ export function createDetectionStore(config: DetectionStoreConfig, deps: Detecti
   const store = new SharedDetectionStore({ ...windows, replica });
   // Down until both connections are ready: the gauge says so from the first scrape.
   deps.metrics?.storeUp.set(0);
+  for (const direction of ['sent', 'received', 'dropped', 'rejected']) deps.metrics?.storeRecords?.inc({ direction }, 0);
   const sync = new RedisSync({
     url: setting.url,
     store,
@@ -62,6 +66,7 @@ export function createDetectionStore(config: DetectionStoreConfig, deps: Detecti
     ...(setting.keyPrefix !== undefined && { keyPrefix: setting.keyPrefix }),
     ...(deps.logger !== undefined && { logger: deps.logger }),
     onUpChange: (up) => deps.metrics?.storeUp.set(up ? 1 : 0),
+    onRecords: (direction, n) => deps.metrics?.storeRecords?.inc({ direction }, n),
   });
   sync.start();
   return {

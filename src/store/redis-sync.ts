@@ -45,6 +45,8 @@ export interface RedisSyncOptions {
   /** A command not answered in this time fails (default 1000 ms). */
   commandTimeoutMs?: number;
   logger?: SyncLogger;
+  /** Records counted as they happen (the `crosstalk_store_records_total{direction}` counter). */
+  onRecords?: (direction: 'sent' | 'received' | 'dropped' | 'rejected', n: number) => void;
   /** Called with the new state on each up/down transition (the `crosstalk_store_up` gauge). */
   onUpChange?: (up: boolean) => void;
   now?: () => number;
@@ -84,7 +86,7 @@ export function compareEntryIds(a: string, b: string): number {
 }
 
 export class RedisSync {
-  private readonly o: Required<Omit<RedisSyncOptions, 'logger' | 'onUpChange'>> & Pick<RedisSyncOptions, 'logger' | 'onUpChange'>;
+  private readonly o: Required<Omit<RedisSyncOptions, 'logger' | 'onUpChange' | 'onRecords'>> & Pick<RedisSyncOptions, 'logger' | 'onUpChange' | 'onRecords'>;
   private readonly writer: Redis;
   private readonly reader: Redis;
   private readonly streamKey: string;
@@ -179,6 +181,7 @@ export class RedisSync {
     if (over > 0) {
       this.queue.splice(0, over);
       this.stats_.dropped += over;
+      this.o.onRecords?.('dropped', over);
     }
   }
 
@@ -230,6 +233,7 @@ export class RedisSync {
           this.lastSentId = id;
           this.stats_.sentEntries++;
           this.stats_.sentWrites += entries[k] as number;
+          this.o.onRecords?.('sent', entries[k] as number);
         } else {
           this.stats_.errors++;
           allSent = false;
@@ -293,14 +297,16 @@ export class RedisSync {
       for (const item of items) {
         const id: unknown = Array.isArray(item) ? item[0] : undefined;
         if (typeof id !== 'string' || !/^\d+-\d+$/.test(id)) {
-          this.stats_.rejectedRecords++;
+          this.reject(1);
           continue;
         }
         if (compareEntryIds(id, this.lastId) > 0) this.lastId = id;
         this.stats_.receivedEntries++;
         const { batch, rejected } = decodeBatch((item as unknown[])[1]);
-        this.stats_.rejectedRecords += rejected;
-        if (batch !== undefined) this.o.store.applyBatch(batch);
+        this.reject(rejected);
+        if (batch === undefined || batch.replica === this.o.store.replica) continue;
+        this.o.store.applyBatch(batch);
+        this.o.onRecords?.('received', batch.writes.length);
       }
     }
     for (let i = this.waiters.length - 1; i >= 0; i--) {
@@ -310,6 +316,12 @@ export class RedisSync {
         w.resolve();
       }
     }
+  }
+
+  private reject(n: number): void {
+    if (n === 0) return;
+    this.stats_.rejectedRecords += n;
+    this.o.onRecords?.('rejected', n);
   }
 
   /** Session and bid bindings other replicas learned before this one started (keys with the binding TTL). */
@@ -329,12 +341,12 @@ export class RedisSync {
         try {
           parsed = JSON.parse(raw);
         } catch {
-          this.stats_.rejectedRecords++;
+          this.reject(1);
           return;
         }
         const isSession = key.startsWith(`${this.o.keyPrefix}s:`);
         const w = validateWrite(isSession ? { op: 'session', session: key.slice(this.o.keyPrefix.length + 2), binding: parsed } : parsed);
-        if (w === undefined || (w.op !== 'session' && w.op !== 'bid')) this.stats_.rejectedRecords++;
+        if (w === undefined || (w.op !== 'session' && w.op !== 'bid')) this.reject(1);
         else writes.push(w);
       });
       if (writes.length > 0) this.o.store.applyBatch({ replica: '', writes });

@@ -116,6 +116,7 @@ export const METRIC_INSPECTION_DEGRADED_TOTAL = 'crosstalk_inspection_degraded_t
 export const METRIC_RESPONSES_INSPECTED_TOTAL = 'crosstalk_responses_inspected_total';
 export const METRIC_STARVED_REQUESTS_TOTAL = 'crosstalk_starved_requests_total';
 export const METRIC_STORE_UP = 'crosstalk_store_up';
+export const METRIC_STORE_RECORDS_TOTAL = 'crosstalk_store_records_total';
 export const METRIC_IDENTITY_TRUNCATED_TOTAL = 'crosstalk_identity_truncated_total';
 export const METRIC_SPANS_EXPORTED_TOTAL = 'crosstalk_spans_exported_total';
 export const METRIC_SPANS_DROPPED_TOTAL = 'crosstalk_spans_dropped_total';
