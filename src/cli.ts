@@ -7,6 +7,7 @@ import { registerAuditCommand } from './audit/command.js';
 import { registerSimulateRouterCommand } from './simulator/command.js';
 import { registerProbeCommand } from './probe/command.js';
 import { registerDemoCommand } from './demo/command.js';
+import { registerIncidentsCommand } from './incidents/command.js';
 
 /**
  * The `crosstalk` CLI: each part registers its own subcommand; nothing imports this module.
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerSimulateRouterCommand(program);
   registerProbeCommand(program);
   registerDemoCommand(program);
+  registerIncidentsCommand(program);
   return program;
 }
 
