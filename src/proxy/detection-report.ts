@@ -66,7 +66,11 @@ export function relatedRequestIds(self: string, findings: readonly Finding[], li
     if (typeof id === 'string' && id !== '' && id !== self && !out.includes(id) && out.length < MAX_INCIDENT_IDS) out.push(id);
   };
   for (const l of links) add(l.requestId);
-  for (const f of findings) add(f.evidence.other_request_id);
+  for (const f of findings) {
+    add(f.evidence.other_request_id);
+    // An echo naming an id the sidecar issued to another request: that request is the other party.
+    if (f.reason === 'request_id_mismatch' && f.evidence['rule'] === 'issued_to_other') add(f.evidence.seen);
+  }
   return out;
 }
 

@@ -47,6 +47,8 @@ it('an echo naming an id issued to another request is request_id_mismatch', asyn
   const incidents = h.proxy.incidents.list();
   expect(incidents.map((i) => [i.requestId, i.reasons])).toEqual([['second-req', ['request_id_mismatch']]]);
   expect(incidents[0]?.evidence[0]).toMatchObject({ expected: 'second-req', seen: 'first-req', rule: 'issued_to_other' });
+  // The incident names the other party: the request whose id came back on this answer.
+  expect(incidents[0]?.relatedRequestIds).toEqual(['first-req']);
   const span = h.tracing.exporter.getFinishedSpans().find((s) => s.attributes[CROSSTALK_REQUEST_ID] === 'second-req');
   expect(span?.attributes[CROSSTALK_REQUEST_ID_ECHO]).toBe('mismatch');
 });
