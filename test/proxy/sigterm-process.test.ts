@@ -3,8 +3,11 @@ import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startSimulatedRouter } from '../../src/simulator/index.js';
 
-async function waitUntilUp(url: string): Promise<void> {
-  for (let i = 0; i < 150; i++) {
+/** Polls until the admin port answers; fails at once (with its stderr) if the child died during start-up. */
+async function waitUntilUp(url: string, child: { exitCode: number | null }, stderr: () => string): Promise<void> {
+  // Start-up under tsx on a loaded 2-core machine can take many seconds: the bound is the test's own timeout.
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the sidecar exited (${child.exitCode}) during start-up: ${stderr()}`);
     try {
       const res = await request(url);
       await res.body.text();
@@ -14,11 +17,10 @@ async function waitUntilUp(url: string): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`${url} never came up`);
 }
 
 describe('crosstalk proxy as a process', () => {
-  it('on SIGTERM lets the in-flight stream finish, then exits 0', async () => {
+  it('on SIGTERM lets the in-flight stream finish, then exits 0', { timeout: 120_000 }, async () => {
     const router = await startSimulatedRouter({ auth: false, seed: 4, chunks: 20, chunkDelayMs: 25 });
     onTestFinished(() => router.close());
     const port = 21000 + Math.floor(Math.random() * 20000);
@@ -32,7 +34,7 @@ describe('crosstalk proxy as a process', () => {
     });
     let stderr = '';
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    await waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`);
+    await waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`, child, () => stderr);
 
     const session = router.sessions.list()[0]?.id as string;
     const res = await request(`http://127.0.0.1:${port}/v1/chat/completions`, {
