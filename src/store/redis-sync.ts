@@ -96,6 +96,8 @@ export class RedisSync {
   private lastId: string;
   private lastSentId: string | undefined;
   private up = false;
+  /** The down line was logged and no up line since (one line per transition). */
+  private saidDown = false;
   private closed = false;
   private readonly waiters: { id: string; resolve: () => void }[] = [];
   private upWaiters: { up: boolean; resolve: () => void }[] = [];
@@ -127,7 +129,14 @@ export class RedisSync {
     this.writer = new Redis(options.url, { ...common, commandTimeout: this.o.commandTimeoutMs, connectionName: 'crosstalk-writer' });
     this.reader = new Redis(options.url, { ...common, commandTimeout: this.o.blockMs + this.o.commandTimeoutMs, connectionName: 'crosstalk-reader' });
     for (const client of [this.writer, this.reader]) {
-      client.on('error', () => this.stats_.errors++);
+      client.on('error', () => {
+        this.stats_.errors++;
+        // Unreachable from the start: no up → down transition happens, so say it once here.
+        if (!this.up && !this.saidDown && !this.closed) {
+          this.saidDown = true;
+          this.o.logger?.warn({ store: this.endpoint }, 'shared detection store down: detection goes on with this replica\'s own knowledge');
+        }
+      });
       client.on('ready', () => this.updateUp());
       client.on('close', () => this.updateUp());
       client.on('end', () => this.updateUp());
@@ -167,7 +176,8 @@ export class RedisSync {
     this.up = up;
     if (this.closed) return;
     if (up) this.o.logger?.info({ store: this.endpoint, queued: this.queue.length }, 'shared detection store up: sharing with other replicas');
-    else this.o.logger?.warn({ store: this.endpoint }, 'shared detection store down: detection goes on with this replica\'s own knowledge');
+    else if (!this.saidDown) this.o.logger?.warn({ store: this.endpoint }, 'shared detection store down: detection goes on with this replica\'s own knowledge');
+    this.saidDown = !up;
     this.o.onUpChange?.(up);
     const waiting = this.upWaiters;
     this.upWaiters = waiting.filter((w) => w.up !== up);
