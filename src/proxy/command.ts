@@ -6,13 +6,17 @@ import { addOptions, cliFlags, readOption } from '../config/option.js';
 import { PROXY_OPTIONS, resolveProxyConfig } from './options.js';
 import { missingNodeFlags } from './node-flags.js';
 import { createProxyServer } from './server.js';
-import { WORKERS_OPTION, attachWorker, checkWorkers, isWorker, runPrimary, workerConfig } from './workers.js';
+import { WORKERS_OPTION, attachWorker, checkWorkers, isWorker, onPrimaryShutdown, runPrimary, workerConfig } from './workers.js';
 
-/** Runs `fn` once on the first SIGTERM/SIGINT; a second signal exits at once. */
-export function onShutdownSignal(fn: (signal: NodeJS.Signals) => Promise<void>): void {
+/**
+ * Runs `fn` once on the first SIGTERM/SIGINT; a second signal exits at once. Returns the same trigger without the
+ * second-signal exit, for a shutdown asked another way (a --workers primary asks its workers over IPC: a terminal's
+ * Ctrl-C already sent them SIGINT, and a signal on top would cut their streams).
+ */
+export function onShutdownSignal(fn: (signal: NodeJS.Signals) => Promise<void>): (signal: NodeJS.Signals) => void {
   let stopping = false;
-  const handler = (signal: NodeJS.Signals) => {
-    if (stopping) process.exit(130);
+  const run = (signal: NodeJS.Signals) => {
+    if (stopping) return;
     stopping = true;
     fn(signal).then(
       () => process.exit(0),
@@ -22,8 +26,13 @@ export function onShutdownSignal(fn: (signal: NodeJS.Signals) => Promise<void>):
       },
     );
   };
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(130);
+    run(signal);
+  };
   process.on('SIGTERM', handler);
   process.on('SIGINT', handler);
+  return run;
 }
 
 export function registerProxyCommand(program: Command): void {
@@ -61,10 +70,11 @@ export function registerProxyCommand(program: Command): void {
         'node was started without the sidecar\'s node flags (node <flags> dist/cli.js proxy): under load they save ~20% CPU per request',
       );
     }
-    onShutdownSignal(async (signal) => {
+    const stop = onShutdownSignal(async (signal) => {
       logger.info({ signal }, 'shutting down: draining in-flight responses');
       await proxy.close();
       await telemetry.shutdown();
     });
+    if (isWorker()) onPrimaryShutdown(() => stop('SIGTERM'));
   });
 }

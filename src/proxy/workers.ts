@@ -4,7 +4,7 @@
  * every worker's registry (prom-client's AggregatorRegistry) and `/incidents` every worker's incidents (each
  * worker sends its incidents and their amendments to the primary as they are recorded).
  *
- * A worker that dies is replaced (counted in the log); on SIGTERM the primary lets every worker drain, then exits.
+ * A worker that dies is replaced (logged); on SIGTERM/SIGINT the primary asks every worker to drain, then exits.
  */
 import cluster, { type Worker } from 'node:cluster';
 import type { Logger } from 'pino';
@@ -29,6 +29,16 @@ export const WORKERS_OPTION = defineOption(
 type IncidentMessage =
   | { type: 'crosstalk:incident'; op: 'add'; incident: Incident }
   | { type: 'crosstalk:incident'; op: 'amend'; requestId: string; reason: string; evidence: Record<string, unknown>; related: string[] };
+
+/** IPC message the primary sends each worker to drain and exit. */
+const SHUTDOWN_MESSAGE = 'crosstalk:shutdown';
+
+/** In a worker: `fn` when the primary asks it to drain and exit. */
+export function onPrimaryShutdown(fn: () => void): void {
+  process.on('message', (m: unknown) => {
+    if (typeof m === 'object' && m !== null && (m as { type?: unknown }).type === SHUTDOWN_MESSAGE) fn();
+  });
+}
 
 function isIncidentMessage(m: unknown): m is IncidentMessage {
   return typeof m === 'object' && m !== null && (m as { type?: unknown }).type === 'crosstalk:incident';
@@ -77,7 +87,7 @@ export interface Primary {
   adminUrl: string;
   /** Workers currently alive. */
   readonly workers: number;
-  /** SIGTERM to every worker, waits for them to exit (each drains its streams), closes the admin port. */
+  /** Asks every worker to drain and exit, waits for them, closes the admin port. */
   close(): Promise<void>;
 }
 
@@ -123,7 +133,10 @@ export async function runPrimary(config: ProxyConfig, n: number, logger: Logger)
             new Promise<void>((resolve) => {
               if (w.isDead()) return resolve();
               w.once('exit', () => resolve());
-              w.process.kill('SIGTERM');
+              // Over IPC, not a signal: after a terminal's Ctrl-C the workers already have SIGINT (a second signal
+              // would cut their streams); a worker whose channel is gone gets SIGTERM.
+              if (w.isConnected()) w.send({ type: SHUTDOWN_MESSAGE });
+              else w.process.kill('SIGTERM');
             }),
         ),
       );
