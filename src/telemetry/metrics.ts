@@ -153,6 +153,8 @@ export class ProxyMetrics {
   readonly storeUp = new Gauge({
     name: METRIC_STORE_UP,
     help: 'Whether the inspector store is reachable (1; the in-memory store always is) or not (0)',
+    // Under --workers the primary aggregates the workers' registries: 0 as soon as any worker lost the store.
+    aggregator: 'min',
     registers: [this.registry],
   });
   /** Shared-store records (issue 17): sent, received from other replicas, dropped (queue full), rejected (invalid). */

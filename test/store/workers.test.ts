@@ -135,6 +135,8 @@ describeRedis('crosstalk proxy --workers 2', () => {
 
     // The primary's /metrics is the sum over both workers: every request counted once.
     expect(await metricSum('crosstalk_proxy_requests_total{')).toBe(requests);
+    // ...except the store gauge, the minimum over the workers: 1 only while every worker shares detection.
+    expect(await metricSum('crosstalk_store_up ')).toBe(1);
 
     child.kill('SIGTERM');
     const [code] = (await once(child, 'exit')) as [number | null];
