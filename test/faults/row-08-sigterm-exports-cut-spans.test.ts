@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import net from 'node:net';
 import { request } from 'undici';
 import { describe, expect, it, onTestFailed, onTestFinished } from 'vitest';
 import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
 import { startUpstream } from '../helpers/proxy-harness.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { once, signal } from './fault-kit.js';
+import { freePortPair } from '../helpers/child-ports.js';
 
 /**
  * Issue 14 row 8: SIGTERM while streams outlive --shutdown-timeout: the streams were cut visibly, but 0 of 30 spans
@@ -25,23 +25,6 @@ async function waitUntilUp(url: string): Promise<void> {
       /* not listening yet */
     }
     await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** Two consecutive free loopback ports (gateway, admin): bound once by the OS, then released for the child. */
-async function freePortPair(): Promise<number> {
-  for (;;) {
-    const first = net.createServer();
-    await new Promise<void>((r) => first.listen(0, '127.0.0.1', r));
-    const port = (first.address() as net.AddressInfo).port;
-    const second = net.createServer();
-    const ok = await new Promise<boolean>((r) => {
-      second.once('error', () => r(false));
-      second.listen(port + 1, '127.0.0.1', () => r(true));
-    });
-    await new Promise<void>((r) => first.close(() => r()));
-    if (ok) await new Promise<void>((r) => second.close(() => r()));
-    if (ok && port < 65535) return port;
   }
 }
 

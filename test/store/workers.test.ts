@@ -8,6 +8,7 @@ import { modelIdFor } from '../../src/simulator/index.js';
 import { answer, startScriptedRouter, writeSse } from '../detection/scripted-router.js';
 import { keyOf } from '../detection/e2e.js';
 import { REDIS_URL, describeRedis } from './harness.js';
+import { freePortPair } from '../helpers/child-ports.js';
 
 // Issue 17 item 4: `crosstalk proxy --workers 2 --store redis://…` as a process: two workers on one port share
 // detection through Redis; the primary's admin port sums /metrics and merges /incidents. Session look-ups are off:
@@ -54,7 +55,7 @@ describeRedis('crosstalk proxy --workers 2', () => {
         writeSse(c.res, answer({ model: c.model, id: () => (replay ? `chatcmpl-${run}-warm-0-a8f3e1` : `chatcmpl-${run}-${c.headers['x-request-id'] as string}-a8f3e1`) }));
       },
     });
-    const port = 21000 + Math.floor(Math.random() * 20000);
+    const port = await freePortPair();
     const child = spawn(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', 'proxy', '--upstream', router.url, '--port', String(port), '--admin-port', String(port + 1), '--workers', '2', '--store', url.toString(), '--session-lookup', 'off', '--log-level', 'warn'],
