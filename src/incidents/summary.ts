@@ -9,6 +9,10 @@ export interface Party {
   requestId: string;
   apiKeyPrefix?: string;
   session?: string;
+  /** The sidecar replica that served it, when the incidents name one (a shared store). */
+  replica?: string;
+  /** Its trace id, when known. */
+  traceId?: string;
 }
 
 export interface IncidentLine {
@@ -34,10 +38,22 @@ export interface IncidentsSummary {
 
 const UNKNOWN_KEY = '(no key seen)';
 
-function party(i: Pick<Incident, 'requestId' | 'apiKeyPrefix' | 'session'>): Party {
+function party(i: Pick<Incident, 'requestId' | 'apiKeyPrefix' | 'session' | 'replica'>, traceId?: string): Party {
   const p: Party = { requestId: i.requestId };
   if (i.apiKeyPrefix !== undefined) p.apiKeyPrefix = i.apiKeyPrefix;
   if (i.session !== undefined) p.session = i.session;
+  if (i.replica !== undefined) p.replica = i.replica;
+  if (traceId !== undefined && traceId !== '') p.traceId = traceId;
+  return p;
+}
+
+/** The other request `id` of incident `i`: its own incident's key and session when held, else what `i` names. */
+function otherParty(i: Incident, id: string, byRequest: ReadonlyMap<string, Incident>): Party {
+  const named = i.relatedRequests?.find((r) => r.requestId === id);
+  const own = byRequest.get(id);
+  const p = own === undefined ? { requestId: id } : party(own, own.traceId);
+  if (p.replica === undefined && named?.replica !== undefined) p.replica = named.replica;
+  if (p.traceId === undefined && named?.traceId !== undefined) p.traceId = named.traceId;
   return p;
 }
 
@@ -60,10 +76,7 @@ export function summarizeIncidents(all: readonly Incident[], sinceMs: number): I
     time: i.time,
     receiver: party(i),
     reasons: [...i.reasons],
-    others: (i.relatedRequestIds ?? []).map((id) => {
-      const other = byRequest.get(id);
-      return other === undefined ? { requestId: id } : party(other);
-    }),
+    others: (i.relatedRequestIds ?? []).map((id) => otherParty(i, id, byRequest)),
     traceId: i.traceId,
   }));
 
@@ -91,7 +104,13 @@ export function summarizeIncidents(all: readonly Incident[], sinceMs: number): I
   };
 }
 
-const who = (p: Party): string => `${p.apiKeyPrefix ?? UNKNOWN_KEY} (request ${p.requestId}${p.session !== undefined ? `, session ${p.session}` : ''})`;
+const who = (p: Party): string => {
+  const where = [`request ${p.requestId}`];
+  if (p.session !== undefined) where.push(`session ${p.session}`);
+  if (p.replica !== undefined) where.push(`replica ${p.replica}`);
+  if (p.traceId !== undefined && !/^0+$/.test(p.traceId)) where.push(`trace ${p.traceId}`);
+  return `${p.apiKeyPrefix ?? UNKNOWN_KEY} (${where.join(', ')})`;
+};
 
 export function formatSummary(s: IncidentsSummary, sources: number): string {
   const out: string[] = [`${s.incidents.length} incident(s) since ${s.since} from ${sources} sidecar(s)`];

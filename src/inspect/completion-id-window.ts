@@ -20,6 +20,11 @@ export interface DeliveredOwner {
   session?: string;
   /** Normalized response model name. */
   model?: string;
+  /**
+   * The request's span as `<traceId>-<spanId>` (W3C hex), set only when the store is shared (issue 17 item 5): a
+   * replica that finds this request involved links its own span to it. Ids only, never content.
+   */
+  trace?: string;
 }
 
 /** Two 32-bit lanes of a 64-bit hash of `text` (FNV-1a and a murmur3-finalized variant with another basis). */

@@ -59,6 +59,8 @@ export interface JudgeFacts {
   upstream?: string;
   /** Opaque caller data returned to peers (e.g. the span context, for OTel span links). */
   link?: unknown;
+  /** This request's span as `<traceId>-<spanId>`, written into shared records (only given with a shared store). */
+  trace?: string;
 }
 
 export interface JudgeSummary {

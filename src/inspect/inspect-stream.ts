@@ -139,6 +139,17 @@ export class InspectStream extends Transform {
     return this.degradedFlag;
   }
 
+  /**
+   * Stops an SSE body now, for a finding that came from outside its bytes (a late shared finding): the crosstalk
+   * error event goes out after what was already forwarded, the rest is discarded, `onBlock` is called. A JSON body
+   * needs no call (its verdict, at its end, sees the inspector's findings). False when nothing was stopped.
+   */
+  stopNow(): boolean {
+    if (this.parser === undefined || this.blockedFlag || this.degradedFlag || this.writableEnded) return false;
+    this.block();
+    return true;
+  }
+
   /** Body bytes pushed downstream (the block-mode error event not included). */
   get forwardedBytes(): number {
     return this.bytesOut;

@@ -3,6 +3,7 @@
  * against the session's on-chain binding and its known names, the request's own shape, the stream's structure, and
  * (at the end) starvation pairing and learning. Pure of HTTP and spans; see detection.ts for the process-wide part.
  */
+import type { DeliveredOwner } from './completion-id-window.js';
 import type { ChunkFields } from './chunk-fields.js';
 import { hex32 } from './control-plane.js';
 import { classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
@@ -226,6 +227,7 @@ export class RequestJudge {
       const owner: LiveOwner = { token: this.token, requestId: this.facts.requestId };
       if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;
       if (this.session !== undefined) owner.session = this.session;
+      if (this.facts.trace !== undefined) owner.trace = this.facts.trace;
       store.claimLive(id, owner);
     }
     this.firstId ??= id;
@@ -286,10 +288,11 @@ export class RequestJudge {
     const store = this.d.store;
     const findings: Finding[] = [];
     store.releaseLive(this.claimed, this.token);
-    const owner = { requestId: this.facts.requestId } as { requestId: string; key?: string; session?: string; model?: string };
+    const owner: DeliveredOwner = { requestId: this.facts.requestId };
     if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;
     if (this.session !== undefined) owner.session = this.session;
     if (this.firstModel !== undefined) owner.model = this.firstModel;
+    if (this.facts.trace !== undefined) owner.trace = this.facts.trace;
     store.addDelivered(this.claimed, owner);
 
     const shape = this.facts.shape;

@@ -402,6 +402,16 @@ export class ResponseInspector implements SseEventSkipper {
   }
 
   /** Each reason is raised at most once per request; the first evidence is kept. */
+  /**
+   * A finding from outside this response's bytes (a late shared finding from another replica), raised like the
+   * inspector's own. False when it adds nothing: the inspection has finished, or the reason is already raised.
+   */
+  raiseExternal(finding: Finding): boolean {
+    if (this.summary !== undefined || this.reasonSet.has(finding.reason)) return false;
+    this.raise(finding);
+    return true;
+  }
+
   private raise(finding: Finding): void {
     if (this.reasonSet.has(finding.reason)) return;
     this.reasonSet.add(finding.reason);

@@ -27,7 +27,7 @@ import {
   SPAN_NAME_PEER_FINDING,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
-import { MAX_INCIDENT_IDS, type Incident, type IncidentLog } from './incidents.js';
+import { MAX_INCIDENT_IDS, type Incident, type IncidentLog, type RelatedRequest } from './incidents.js';
 import type { RequestContext } from './request-context.js';
 
 /** What an incident for a request needs, kept after the request ended (ids only). */
@@ -78,9 +78,26 @@ export class DetectionReport {
   private readonly seeds: TtlLru<string, RequestSeed>;
 
   constructor(
-    private readonly deps: { metrics: ProxyMetrics; incidents: IncidentLog; logger: Logger; tracer: Tracer; seedTtlMs: number },
+    private readonly deps: {
+      metrics: ProxyMetrics;
+      incidents: IncidentLog;
+      logger: Logger;
+      tracer: Tracer;
+      seedTtlMs: number;
+      /** Where a related request was served (replica, trace id), for incidents. */
+      relatedOf?: (requestId: string) => RelatedRequest;
+    },
   ) {
     this.seeds = new TtlLru({ maxEntries: MAX_SEEDS, ttlMs: deps.seedTtlMs });
+  }
+
+  /** The trace id of a finished chat request still remembered here. */
+  traceIdOf(requestId: string): string | undefined {
+    return this.seeds.get(requestId)?.spanContext.traceId;
+  }
+
+  private related(requestId: string): RelatedRequest {
+    return this.deps.relatedOf?.(requestId) ?? { requestId };
   }
 
   seedOf(ctx: RequestContext, summary: JudgeSummary | undefined, inflight: { apiKey: number; session: number }): RequestSeed {
@@ -122,45 +139,81 @@ export class DetectionReport {
 
   /** A finding for another (ended) request: counted, added to its incident, and recorded in its trace. */
   private onPeerFinding(ctx: RequestContext, peer: PeerFinding, summary: JudgeSummary): void {
-    const { metrics, incidents, logger, tracer } = this.deps;
-    const { finding } = peer;
-    metrics.detected.inc({ reason: finding.reason });
-    const seed = this.seeds.get(peer.requestId);
     const linked = summary.links.find((l) => l.requestId === peer.requestId)?.link;
-    const peerContext = seed?.spanContext ?? (isSpanContext(linked) ? linked : undefined);
-    const related = [ctx.requestId];
+    this.recordEnded(peer.requestId, peer.finding, { requestId: ctx.requestId, spanContext: ctx.span.spanContext() }, {
+      route: ctx.route,
+      ...(isSpanContext(linked) && { spanContext: linked }),
+    });
+    this.deps.logger.warn(
+      { requestId: peer.requestId, traceId: this.traceIdOf(peer.requestId) ?? (isSpanContext(linked) ? linked.traceId : undefined), reasons: [peer.finding.reason], foundBy: ctx.requestId },
+      'crosstalk detected (found by another request)',
+    );
+  }
+
+  /**
+   * A late shared finding for a request of this replica that has ended (issue 17 item 2): its incident amended or
+   * added, a short span in its trace linked to the other replica's request span. False when the request is no
+   * longer remembered here (its incident then names nothing more than the log line does).
+   */
+  onLateFinding(requestId: string, finding: Finding, other: { requestId: string; replica: string; spanContext?: SpanContext }): boolean {
+    if (this.seeds.get(requestId) === undefined) {
+      this.deps.metrics.detected.inc({ reason: finding.reason });
+      return false;
+    }
+    this.recordEnded(requestId, finding, other, {});
+    return true;
+  }
+
+  private recordEnded(
+    requestId: string,
+    finding: Finding,
+    foundBy: { requestId: string; spanContext?: SpanContext | undefined },
+    fallback: { route?: string; spanContext?: SpanContext },
+  ): void {
+    const { metrics, incidents, tracer } = this.deps;
+    metrics.detected.inc({ reason: finding.reason });
+    const seed = this.seeds.get(requestId);
+    const peerContext = seed?.spanContext ?? fallback.spanContext;
+    const related = [this.related(foundBy.requestId)];
+    const relatedIds = related.map((r) => r.requestId);
     const evidence = { ...finding.evidence };
-    if (!incidents.amend(peer.requestId, finding.reason, evidence, related)) {
+    if (!incidents.amend(requestId, finding.reason, evidence, related)) {
       const incident: Incident = {
         time: new Date().toISOString(),
-        requestId: peer.requestId,
+        requestId,
         traceId: peerContext?.traceId ?? '',
         method: seed?.method ?? 'POST',
-        path: seed?.path ?? ctx.route,
+        path: seed?.path ?? fallback.route ?? 'other',
         reasons: [finding.reason],
         evidence: [{ reason: finding.reason, ...evidence }],
         blocked: false,
         inflight: seed?.inflight ?? { apiKey: 0, session: 0 },
-        relatedRequestIds: related,
+        relatedRequestIds: relatedIds,
+        relatedRequests: related,
         completionIds: seed?.completionIds ?? [],
       };
+      const self = this.related(requestId).replica;
+      if (self !== undefined) incident.replica = self;
       if (seed?.session !== undefined) incident.session = seed.session;
       if (seed?.apiKeyPrefix !== undefined) incident.apiKeyPrefix = seed.apiKeyPrefix;
       if (seed?.apiKeyFingerprint !== undefined) incident.apiKeyFingerprint = seed.apiKeyFingerprint;
       if (seed?.apiKeyId !== undefined) incident.apiKeyId = seed.apiKeyId;
       incidents.add(incident);
     }
-    // The peer's span has ended: a short span in its trace carries the finding, linked to this request's span.
+    // The request's span has ended: a short span in its trace carries the finding, linked to the finder's span.
     if (peerContext !== undefined) {
+      const links = foundBy.spanContext === undefined
+        ? []
+        : [{ context: foundBy.spanContext, attributes: { [CROSSTALK_REQUEST_ID]: foundBy.requestId, [CROSSTALK_LINK_REASON]: finding.reason } }];
       const span = tracer.startSpan(
         SPAN_NAME_PEER_FINDING,
         {
-          links: [{ context: ctx.span.spanContext(), attributes: { [CROSSTALK_REQUEST_ID]: ctx.requestId, [CROSSTALK_LINK_REASON]: finding.reason } }],
+          links,
           attributes: {
-            [CROSSTALK_REQUEST_ID]: peer.requestId,
+            [CROSSTALK_REQUEST_ID]: requestId,
             [CROSSTALK_DETECTED]: true,
             [CROSSTALK_REASONS]: [finding.reason],
-            [CROSSTALK_RELATED_REQUEST_IDS]: related,
+            [CROSSTALK_RELATED_REQUEST_IDS]: relatedIds,
             ...evidenceAttributes(finding),
           },
         },
@@ -169,9 +222,5 @@ export class DetectionReport {
       span.setStatus({ code: SpanStatusCode.ERROR, message: `crosstalk detected: ${finding.reason}` });
       span.end();
     }
-    logger.warn(
-      { requestId: peer.requestId, traceId: peerContext?.traceId, reasons: [finding.reason], foundBy: ctx.requestId },
-      'crosstalk detected (found by another request)',
-    );
   }
 }

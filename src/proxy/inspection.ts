@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { SpanStatusCode, type AttributeValue, type Tracer } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, type AttributeValue, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import {
@@ -10,6 +10,7 @@ import {
   type Detection,
   type EchoVerdict,
   type Finding,
+  type JudgeSummary,
   type ReasonCode,
   type RequestIdEcho,
 } from '../inspect/index.js';
@@ -27,7 +28,9 @@ import {
   CROSSTALK_INFLIGHT_API_KEY,
   CROSSTALK_INFLIGHT_SESSION,
   CROSSTALK_INSPECTION_SKIPPED,
+  CROSSTALK_LINK_REASON,
   CROSSTALK_REASONS,
+  CROSSTALK_REQUEST_ID,
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
   EVENT_CROSSTALK_DETECTED,
@@ -35,7 +38,9 @@ import {
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { DetectionReport, relatedRequestIds } from './detection-report.js';
-import type { IncidentLog } from './incidents.js';
+import type { IncidentLog, RelatedRequest } from './incidents.js';
+import { parseTraceRef, traceRef } from '../store/records.js';
+import type { LateFinding, RemoteRequest } from '../store/shared-store.js';
 import type { ProxyConfig } from './options.js';
 import type { RequestContext } from './request-context.js';
 
@@ -69,10 +74,26 @@ function echoOf(verdict: EchoVerdict, fallback: RequestIdEcho): ProxyRequestIdEc
   return verdict === 'missing' ? fallback : verdict;
 }
 
+/** What the shared store (issue 17) tells the proxy about other replicas; absent with the in-memory store. */
+export interface SharedReplicas {
+  /** This replica's id, written into its incidents. */
+  replicaId: string;
+  /** Another replica's request named in shared records. */
+  remoteRequest(requestId: string): RemoteRequest | undefined;
+}
+
+/** The span context of a shared `<traceId>-<spanId>`, for a link (sampled: the other replica recorded it). */
+function remoteSpanContext(trace: string | undefined): SpanContext | undefined {
+  const ids = parseTraceRef(trace);
+  return ids === undefined ? undefined : { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true };
+}
+
 export class ProxyInspection {
   readonly context: InspectorContext;
   private readonly report_: DetectionReport;
   private readonly ownerOf: (requestId: string) => number | undefined;
+  /** Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. */
+  private readonly judged = new Map<number, RequestContext>();
 
   constructor(
     private readonly config: ProxyConfig,
@@ -81,10 +102,18 @@ export class ProxyInspection {
     private readonly logger: Logger,
     readonly detection: Detection,
     tracer: Tracer,
+    private readonly shared?: SharedReplicas,
   ) {
     const store = detection.store;
     this.ownerOf = (requestId) => store.requestIdToken(requestId);
-    this.report_ = new DetectionReport({ metrics, incidents, logger, tracer, seedTtlMs: config.sessionBindingWindowMs });
+    this.report_ = new DetectionReport({
+      metrics,
+      incidents,
+      logger,
+      tracer,
+      seedTtlMs: config.sessionBindingWindowMs,
+      relatedOf: (requestId) => this.relatedRequest(requestId),
+    });
     this.context = new InspectorContext({
       sessionScope: config.sessionScope,
       modelAliases: config.modelAliases,
@@ -176,14 +205,18 @@ export class ProxyInspection {
       ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
     };
     try {
+      const spanContext = ctx.span.spanContext();
       const judge = this.detection.begin({
         requestId: ctx.requestId,
         upstream: this.config.upstream.origin,
-        link: ctx.span.spanContext(),
+        link: spanContext,
+        // Only a shared store carries the span to other replicas (item 5); the memory store keeps no more per id.
+        ...(this.shared !== undefined && { trace: traceRef(spanContext.traceId, spanContext.spanId) }),
         ...(ctx.sessionId !== undefined && { sessionId: ctx.sessionId }),
         ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
       });
       ctx.judge = judge;
+      this.judged.set(judge.token, ctx);
       ctx.echoIdentity = { token: judge.token, ownerOf: this.ownerOf };
       const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(ctx, finding), judge);
       ctx.inspector = inspector;
@@ -278,6 +311,7 @@ export class ProxyInspection {
    */
   finish(ctx: RequestContext): ProxyRequestIdEcho | undefined {
     const span = ctx.span;
+    if (ctx.judge !== undefined) this.judged.delete(ctx.judge.token);
     const summary = this.guard(ctx, (inspector) => inspector.finish());
     // Why inspection was given up: an exception (`inspector_error`) or a cap (`global_json_cap`, …).
     if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, ctx.degraded);
@@ -304,7 +338,11 @@ export class ProxyInspection {
     const inflight = summary?.inflight ?? { apiKey: 0, session: 0 };
     const judged = summary?.detection;
     const completionIds = judged?.completionIds ?? (summary?.firstCompletionId !== undefined ? [summary.firstCompletionId] : []);
-    if (reasons.length > 0) this.report(ctx, reasons, findings, inflight, relatedRequestIds(ctx.requestId, findings, judged?.links), completionIds);
+    if (reasons.length > 0) {
+      const related = relatedRequestIds(ctx.requestId, findings, judged?.links);
+      this.linkRemote(ctx, related, findings, judged?.links);
+      this.report(ctx, reasons, findings, inflight, related, completionIds);
+    }
     if (judged !== undefined) {
       try {
         this.report_.onJudged(ctx, judged, this.report_.seedOf(ctx, judged, inflight), findings);
@@ -314,6 +352,71 @@ export class ProxyInspection {
       return echoOf(judged.echo, summary?.requestIdEcho ?? 'missing');
     }
     return summary?.requestIdEcho ?? ctx.echo;
+  }
+
+  /**
+   * A shared fact from another replica, arriving after this replica judged on local knowledge (issue 17 item 2):
+   * a request still in flight gets the finding (span event, metric, its incident at its end) and, in block mode,
+   * its SSE body is stopped from this point; a request already finished gets it as an amended or added incident and
+   * a short span in its trace. Either way its span links to the other replica's request span.
+   */
+  onLateFinding(late: LateFinding): void {
+    const ctx = late.token === undefined ? undefined : this.judged.get(late.token);
+    const otherContext = remoteSpanContext(late.other.trace);
+    let stopped = false;
+    if (ctx !== undefined) {
+      // Still in flight (a request leaves `judged` when it ends): the finding is this request's own.
+      const raised = this.guard(ctx, (inspector) => inspector.raiseExternal(late.finding));
+      if (raised === undefined) this.addProxyFinding(ctx, late.finding);
+      if (otherContext !== undefined) {
+        ctx.span.addLink({ context: otherContext, attributes: { [CROSSTALK_REQUEST_ID]: late.other.requestId, [CROSSTALK_LINK_REASON]: late.finding.reason } });
+      }
+      if (raised === true && this.blocking && ctx.stopBody !== undefined) stopped = ctx.stopBody();
+    } else {
+      this.report_.onLateFinding(late.requestId, late.finding, {
+        requestId: late.other.requestId,
+        replica: late.other.replica,
+        ...(otherContext !== undefined && { spanContext: otherContext }),
+      });
+    }
+    this.logger.warn(
+      {
+        requestId: late.requestId,
+        inFlight: ctx !== undefined,
+        reasons: [late.finding.reason],
+        otherReplica: late.other.replica,
+        otherRequestId: late.other.requestId,
+        ...(otherContext !== undefined && { otherTraceId: otherContext.traceId }),
+        blocked: stopped,
+      },
+      'crosstalk detected (late shared finding from another replica)',
+    );
+  }
+
+  /** Where a related request was served: this replica (span from the seeds), or another one (shared records). */
+  private relatedRequest(requestId: string): RelatedRequest {
+    const remote = this.shared?.remoteRequest(requestId);
+    if (remote !== undefined) {
+      const ids = parseTraceRef(remote.trace);
+      return { requestId, replica: remote.replica, ...(ids !== undefined && { traceId: ids.traceId }) };
+    }
+    const local: RelatedRequest = { requestId };
+    if (this.shared !== undefined) local.replica = this.shared.replicaId;
+    const traceId = this.report_.traceIdOf(requestId);
+    if (traceId !== undefined) local.traceId = traceId;
+    return local;
+  }
+
+  /** Span links to related requests served by other replicas (local ones are linked by the detection report). */
+  private linkRemote(ctx: RequestContext, related: readonly string[], findings: readonly Finding[], links: JudgeSummary['links'] = []): void {
+    if (this.shared === undefined) return;
+    for (const requestId of related) {
+      if (links.some((l) => l.requestId === requestId)) continue;
+      const context = remoteSpanContext(this.shared.remoteRequest(requestId)?.trace);
+      if (context === undefined) continue;
+      const reason = findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'related';
+      ctx.span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: requestId, [CROSSTALK_LINK_REASON]: reason } });
+    }
   }
 
   private report(
@@ -346,6 +449,8 @@ export class ProxyInspection {
       blocked: ctx.blocked === true,
       inflight,
       relatedRequestIds: related,
+      relatedRequests: related.map((id) => this.relatedRequest(id)),
+      ...(this.shared !== undefined && { replica: this.shared.replicaId }),
       completionIds,
     });
     this.logger.warn(

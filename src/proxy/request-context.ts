@@ -124,6 +124,8 @@ export interface RequestContext {
   inspector?: ResponseInspector;
   /** Block mode stopped (or replaced) this response. */
   blocked?: boolean;
+  /** Block mode, SSE body being relayed: stops it now (a late shared finding); false when nothing was stopped. */
+  stopBody?: () => boolean;
   /** The reply was hijacked and the upstream body is being relayed (response-path.ts). */
   forwarding?: boolean;
   /** Inspection of this response was given up (inspection.ts `degrade`). */

@@ -164,7 +164,10 @@ export class ResponsePath {
       });
     }
     // A JSON body is held until its verdict, so the status can still become 502.
-    if (kind === 'sse') forward(ctx, reply, inspect, () => undefined);
+    if (kind === 'sse') {
+      ctx.stopBody = () => inspect.stopNow();
+      forward(ctx, reply, inspect, () => undefined);
+    }
   }
 
   /**

@@ -65,13 +65,6 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
   // The one place the detection store is made: in memory, or shared through Redis with --store (issue 17).
   const created = createDetectionStore(config, { logger, metrics });
   const store: DetectionStore = created.store;
-  created.onLateFinding((late) => {
-    metrics.detected.inc({ reason: late.finding.reason });
-    logger.warn(
-      { requestId: late.requestId, inFlight: late.token !== undefined, reasons: [late.finding.reason], otherReplica: late.other.replica, otherRequestId: late.other.requestId },
-      'crosstalk detected (late shared finding from another replica)',
-    );
-  });
   const lookupAgent = config.sessionLookup ? new Agent({ connections: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT }) : undefined;
   const detection = new Detection({
     store,
@@ -80,7 +73,17 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     lookupTimeoutMs: config.sessionLookupTimeoutMs,
     ...(lookupAgent !== undefined && { lookup: sessionLookup(config.upstream.origin, lookupAgent) }),
   });
-  const inspection = new ProxyInspection(config, metrics, incidents, logger, detection, tracer);
+  const replicaId = created.replicaId;
+  const shared = replicaId === undefined ? undefined : { replicaId, remoteRequest: (id: string) => created.remoteRequest(id) };
+  const inspection = new ProxyInspection(config, metrics, incidents, logger, detection, tracer, shared);
+  // A shared fact that arrives after this replica judged on local knowledge (issue 17 item 2).
+  created.onLateFinding((late) => {
+    try {
+      inspection.onLateFinding(late);
+    } catch (err) {
+      logger.error({ requestId: late.requestId, errorType: err instanceof Error ? err.name : typeof err }, 'crosstalk late shared finding could not be recorded');
+    }
+  });
   let fingerprintSecret = config.fingerprintSecret;
   if (fingerprintSecret === undefined) {
     fingerprintSecret = randomFingerprintSecret();

@@ -14,7 +14,7 @@ import { defineOption } from '../config/option.js';
 import { parsePositiveInt } from '../config/values.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { buildAdminServer } from './admin-server.js';
-import { IncidentLog, type Incident } from './incidents.js';
+import { IncidentLog, type Incident, type RelatedRequest } from './incidents.js';
 import type { ProxyConfig } from './options.js';
 import type { ProxyServer } from './server.js';
 
@@ -28,7 +28,7 @@ export const WORKERS_OPTION = defineOption(
 /** IPC message a worker sends for each incident it records or amends. */
 type IncidentMessage =
   | { type: 'crosstalk:incident'; op: 'add'; incident: Incident }
-  | { type: 'crosstalk:incident'; op: 'amend'; requestId: string; reason: string; evidence: Record<string, unknown>; related: string[] };
+  | { type: 'crosstalk:incident'; op: 'amend'; requestId: string; reason: string; evidence: Record<string, unknown>; related: RelatedRequest[] };
 
 /** IPC message the primary sends each worker to drain and exit. */
 const SHUTDOWN_MESSAGE = 'crosstalk:shutdown';
@@ -78,7 +78,7 @@ export function attachWorker(proxy: ProxyServer, metrics: ProxyMetrics): void {
   };
   log.amend = (requestId, reason, evidence, related) => {
     const held = amend(requestId, reason, evidence, related);
-    if (held) send({ type: 'crosstalk:incident', op: 'amend', requestId, reason, evidence, related: [...related] });
+    if (held) send({ type: 'crosstalk:incident', op: 'amend', requestId, reason, evidence, related: related.map((r) => ({ ...r })) });
     return held;
   };
 }

@@ -5,7 +5,7 @@
  */
 import { MemoryDetectionStore, type DetectionStore } from '../inspect/store.js';
 import { RedisSync, defaultReplicaId, type SyncLogger } from './redis-sync.js';
-import { SharedDetectionStore, type LateFinding } from './shared-store.js';
+import { SharedDetectionStore, type LateFinding, type RemoteRequest } from './shared-store.js';
 import type { StoreSetting } from './store-setting.js';
 
 export { parseStoreSetting, type StoreSetting } from './store-setting.js';
@@ -32,6 +32,8 @@ export interface CreatedDetectionStore {
   store: DetectionStore;
   /** This replica's id (the shared store's; undefined for the memory store). */
   replicaId: string | undefined;
+  /** Another replica's request named in shared records (always undefined for the memory store). */
+  remoteRequest(requestId: string): RemoteRequest | undefined;
   /** Late shared findings (never called for the memory store); returns the unsubscribe. */
   onLateFinding(fn: (late: LateFinding) => void): () => void;
   /** The sync loop (Redis only), for stats and tests. */
@@ -48,6 +50,7 @@ export function createDetectionStore(config: DetectionStoreConfig, deps: Detecti
       kind: 'memory',
       store: new MemoryDetectionStore(windows),
       replicaId: undefined,
+      remoteRequest: () => undefined,
       onLateFinding: () => () => undefined,
       sync: undefined,
       close: () => Promise.resolve(),
@@ -73,6 +76,7 @@ export function createDetectionStore(config: DetectionStoreConfig, deps: Detecti
     kind: 'redis',
     store,
     replicaId: replica,
+    remoteRequest: (requestId) => store.remoteRequest(requestId),
     onLateFinding: (fn) => store.onLateFinding(fn),
     sync,
     close: () => sync.close(),

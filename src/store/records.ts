@@ -52,6 +52,20 @@ function optStr(o: Obj, k: string): { ok: boolean; value?: string } {
   return value === undefined ? { ok: false } : { ok: true, value };
 }
 
+/** A span reference as {@link DeliveredOwner.trace} holds it: 32 hex, a dash, 16 hex (a fixed pattern, not data). */
+const TRACE_REF = /^[0-9a-f]{32}-[0-9a-f]{16}$/;
+
+/** `<traceId>-<spanId>` of a span context, for {@link DeliveredOwner.trace}. */
+export function traceRef(traceId: string, spanId: string): string {
+  return `${traceId}-${spanId}`;
+}
+
+/** The trace and span id of a {@link traceRef}, or undefined when it is not one. */
+export function parseTraceRef(ref: string | undefined): { traceId: string; spanId: string } | undefined {
+  if (ref === undefined || !TRACE_REF.test(ref)) return undefined;
+  return { traceId: ref.slice(0, 32), spanId: ref.slice(33) };
+}
+
 function owner(v: unknown): DeliveredOwner | undefined {
   if (!isObj(v)) return undefined;
   const requestId = str(v.requestId);
@@ -61,6 +75,10 @@ function owner(v: unknown): DeliveredOwner | undefined {
     const f = optStr(v, k);
     if (!f.ok) return undefined;
     if (f.value !== undefined) out[k] = f.value;
+  }
+  if (v.trace !== undefined) {
+    if (typeof v.trace !== 'string' || parseTraceRef(v.trace) === undefined) return undefined;
+    out.trace = v.trace;
   }
   return out;
 }

@@ -23,7 +23,7 @@ import {
   type SessionBinding,
   type StoreWrite,
 } from '../inspect/store.js';
-import { DEFAULT_INFLIGHT_MAX_AGE_MS } from '../config/defaults.js';
+import { DEFAULT_COMPLETION_ID_WINDOW_MS, DEFAULT_INFLIGHT_MAX_AGE_MS } from '../config/defaults.js';
 import type { SharedBatch, SharedWrite } from './records.js';
 
 /** The token of a live owner on another replica: local tokens are positive serials, so it never equals one. */
@@ -35,8 +35,16 @@ export interface LateFinding {
   token: number | undefined;
   requestId: string;
   finding: Finding;
-  /** The request on the other replica that holds the same id. */
-  other: { replica: string; requestId: string; state: 'in_flight' | 'finished' };
+  /** The request on the other replica that holds the same id (its span as `<traceId>-<spanId>`, when shared). */
+  other: RemoteRequest & { state: 'in_flight' | 'finished' };
+}
+
+/** A request served by another replica, as its shared records name it. */
+export interface RemoteRequest {
+  replica: string;
+  requestId: string;
+  /** Its span as `<traceId>-<spanId>` (records.ts `traceRef`), when that replica shared it. */
+  trace?: string;
 }
 
 export interface SharedDetectionStoreOptions extends Omit<DetectionStoreOptions, 'recordWrites'> {
@@ -67,6 +75,8 @@ export class SharedDetectionStore implements DetectionStore {
   private readonly remoteOwners = new WeakMap<DeliveredOwner, string>();
   private outgoing: SharedWrite[] = [];
   private readonly reported: TtlLru<string, true>;
+  /** Requests other replicas named in their records, by request id (bounded; for incidents and span links). */
+  private readonly remoteRequests: TtlLru<string, RemoteRequest>;
   private readonly listeners = new Set<(late: LateFinding) => void>();
   private applied = 0;
   /** The transport shipping this store's writes (set by RedisSync), for callers that order by it (tests, tools). */
@@ -79,6 +89,22 @@ export class SharedDetectionStore implements DetectionStore {
     const now = this.local.now;
     this.remoteLive = new TtlLru({ maxEntries: options.maxRemoteLiveIds ?? 100_000, ttlMs, now });
     this.reported = new TtlLru({ maxEntries: 10_000, ttlMs, now });
+    this.remoteRequests = new TtlLru({
+      maxEntries: options.maxRemoteLiveIds ?? 100_000,
+      ttlMs: Math.max(options.completionIdWindowMs ?? DEFAULT_COMPLETION_ID_WINDOW_MS, ttlMs),
+      now,
+    });
+  }
+
+  /** The request another replica named in its records under `requestId` (replica, and its span when shared). */
+  remoteRequest(requestId: string): RemoteRequest | undefined {
+    return this.remoteRequests.get(requestId);
+  }
+
+  private noteRemote(owner: DeliveredOwner, replica: string): void {
+    const known: RemoteRequest = { replica, requestId: owner.requestId };
+    if (owner.trace !== undefined) known.trace = owner.trace;
+    this.remoteRequests.set(owner.requestId, known);
   }
 
   get now(): Clock {
@@ -210,6 +236,7 @@ export class SharedDetectionStore implements DetectionStore {
     const plain: StoreWrite[] = [];
     for (const w of batch.writes) {
       this.applied++;
+      if (w.op === 'live' || w.op === 'delivered') this.noteRemote(w.owner, batch.replica);
       if (w.op === 'live') {
         const owner: LiveOwner = { ...w.owner, token: REMOTE_TOKEN };
         for (const id of w.ids) {
@@ -258,7 +285,7 @@ export class SharedDetectionStore implements DetectionStore {
         reason: 'completion_id_collision',
         evidence: { seen: id, other_request_id: other.requestId, other_replica: replica, other_state: state, rule: 'late_shared' },
       },
-      other: { replica, requestId: other.requestId, state },
+      other: { replica, requestId: other.requestId, ...(other.trace !== undefined && { trace: other.trace }), state },
     };
     for (const fn of this.listeners) {
       try {

@@ -8,13 +8,18 @@ describe('remote records are validated field by field', () => {
     const junk: unknown[] = [null, 1, 'x', [], {}, { op: 'nope' }, { op: 'delivered', ids: 'a' }, { op: 'delivered', ids: [1], owner: {} },
       { op: 'session', session: 's', binding: { source: 'evil' } }, { op: 'id_habit', upstream: 'u', observation: { drifted: 'yes' } },
       { op: 'live', ids: ['x'.repeat(10_000)], owner: { requestId: 'r' } }, { op: 'name_vote', modelId: 'm', name: 'n', vote: null },
-      { op: 'bid', bidId: 'b', modelId: 7 }, { op: 'delivered', ids: new Array(5000).fill('i'), owner: { requestId: 'r' } }];
+      { op: 'bid', bidId: 'b', modelId: 7 }, { op: 'delivered', ids: new Array(5000).fill('i'), owner: { requestId: 'r' } },
+      // A span reference that is not `<32 hex>-<16 hex>` (it would become a span link on the reading replica).
+      { op: 'live', ids: ['c'], owner: { requestId: 'r', trace: 'x'.repeat(49) } }, { op: 'live', ids: ['c'], owner: { requestId: 'r', trace: 7 } },
+      { op: 'live', ids: ['c'], owner: { requestId: 'r', trace: `${'a'.repeat(32)}-${'b'.repeat(16)}\n` } }];
     for (const j of junk) expect(validateWrite(j)).toBeUndefined();
     expect(validateWrite({ op: 'delivered', ids: ['c1'], owner: { requestId: 'r', key: 'k', __proto__x: 1, extra: 'x' } })).toEqual({
       op: 'delivered',
       ids: ['c1'],
       owner: { requestId: 'r', key: 'k' },
     });
+    const trace = `${'0af7651916cd43dd8448eb211c80319c'}-${'b7ad6b7169203331'}`;
+    expect(validateWrite({ op: 'live', ids: ['c1'], owner: { requestId: 'r', trace } })).toEqual({ op: 'live', ids: ['c1'], owner: { requestId: 'r', trace } });
     for (const fields of [null, 'x', ['v', '2', 'r', 'a', 'w', '[]'], ['v', '1', 'r', 'a', 'w', '{'], ['v', '1', 'r', 'a', 'w', '{}'], ['v', '1', 'w', '[]']]) {
       expect(decodeBatch(fields)).toEqual({ rejected: 1 });
     }
