@@ -15,11 +15,13 @@ import { fork, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CONFIG_LABELS, CONFIG_NAMES, DEFAULT_CONFIGS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
 import { formatSelfTime, selfTimeByOwner, topSelfTime } from './lib/cpu-profile.js';
-import { checkGoals, type AuditMeasure } from './lib/goals.js';
+import { runAuditSection } from './lib/audit-section.js';
+import { checkGoals } from './lib/goals.js';
+import { replicasTable, runReplicasSection } from './lib/replicas-section.js';
 import { findExecutable, readyLine, spawnChild, type Child } from './lib/processes.js';
 import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
 import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
@@ -42,7 +44,6 @@ const DEFAULT_ROUNDS = 3;
 /** Lets sockets close and the proxies' GC settle between two runs. */
 const PAUSE_BETWEEN_RUNS_MS = 300;
 const KB_TO_MB = 1024 / 1e6;
-const AUDIT_ROWS = 1_000_000;
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -62,6 +63,7 @@ const { values: flags } = parseArgs({
     'cpu-prof': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
     'no-audit': { type: 'boolean', default: false },
+    'no-replicas': { type: 'boolean', default: false },
     'sidecar-cli': { type: 'string' },
     'base-cli': { type: 'string' },
     'node-flags': { type: 'string' },
@@ -76,13 +78,15 @@ if (flags.help) {
   --rounds <n>         interleaved rounds per scenario (default ${DEFAULT_ROUNDS}; --quick: 1)
   --warmup <s>         unmeasured seconds before each timed window (default ${DEFAULT_SCENARIO_OPTIONS.warmupSec})
   --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec}; paced scenarios: at least ${DEFAULT_SCENARIO_OPTIONS.pacedDurationSec})
-  --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit
+  --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit, replicas
   --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
                        direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none)
   --big-mib <n>        size of the single big stream in MiB (default 1024; --quick: 256)
   --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
+  --no-replicas        skip the replicas section (bench/two-replicas.ts: one vs two sidecars, with and without
+                       --store redis, and --workers 2 vs 1; the Redis rows need REDIS_URL); --only replicas runs it alone
   --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
   --base-cli <file>    a baseline build for the sidecar-base configuration: A/B in one run, rounds interleaved
                        (e.g. --configs bare,sidecar,sidecar-base --base-cli /tmp/old/dist/cli.js)
@@ -113,7 +117,9 @@ const scenarios = buildScenarios(scenarioOptions).filter(
 );
 /** The audit section runs with every scenario, or when `--only` names it. */
 const auditWanted = !flags['no-audit'] && (wanted === undefined || wanted.includes('audit'));
-if (scenarios.length === 0 && !auditWanted) throw new Error(`--only ${flags.only ?? ''} matches no scenario`);
+/** The replicas section (issue 17) likewise. */
+const replicasWanted = !flags['no-replicas'] && (wanted === undefined || wanted.includes('replicas'));
+if (scenarios.length === 0 && !auditWanted && !replicasWanted) throw new Error(`--only ${flags.only ?? ''} matches no scenario`);
 const requestedConfigs = (flags.configs?.split(',').map((s) => s.trim()) ?? [...DEFAULT_CONFIGS]) as ConfigName[];
 for (const name of requestedConfigs) {
   if (!CONFIG_NAMES.includes(name)) throw new Error(`--configs: unknown configuration ${JSON.stringify(name)}`);
@@ -348,60 +354,6 @@ async function runScenario(
   return summary;
 }
 
-// ---------- the audit section (another engineer's bench/audit-bench.ts) ----------
-
-interface AuditSection {
-  status: 'ran' | 'absent' | 'skipped' | 'failed';
-  note: string;
-  result?: unknown;
-  measure?: AuditMeasure;
-}
-
-/** Seconds for "all checks" from whatever runAuditBench returns (its shape is that module's to define). */
-function auditSeconds(result: unknown): number | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  const r = result as Record<string, unknown>;
-  for (const key of ['medianSeconds', 'checksSeconds', 'totalSeconds', 'seconds']) {
-    if (typeof r[key] === 'number') return r[key];
-  }
-  for (const key of ['medianMs', 'checksMs', 'totalMs', 'elapsedMs', 'durationMs']) {
-    if (typeof r[key] === 'number') return (r[key] as number) / 1000;
-  }
-  return undefined;
-}
-
-async function runAuditSection(): Promise<AuditSection> {
-  const file = join(ROOT, 'bench', 'audit-bench.ts');
-  if (!auditWanted) return { status: 'skipped', note: flags['no-audit'] ? '--no-audit' : 'not in --only' };
-  if (!existsSync(file)) {
-    return { status: 'absent', note: 'bench/audit-bench.ts not present yet: audit target not measured' };
-  }
-  log('\naudit: runAuditBench on 1,000,000 sessions rows …');
-  try {
-    const mod = (await import(pathToFileURL(file).href)) as {
-      runAuditBench?: (opts: Record<string, unknown>) => Promise<unknown>;
-    };
-    if (typeof mod.runAuditBench !== 'function') {
-      return { status: 'failed', note: 'bench/audit-bench.ts does not export runAuditBench' };
-    }
-    // Median over runs of the whole audit (connect, detect, every check) on a scratch database at DATABASE_URL.
-    const result = await mod.runAuditBench({ rows: AUDIT_ROWS, runs: flags.quick ? 3 : 5, log });
-    const seconds = auditSeconds(result);
-    const rows =
-      typeof result === 'object' && result !== null && typeof (result as { rows?: unknown }).rows === 'number'
-        ? ((result as { rows: number }).rows)
-        : AUDIT_ROWS;
-    return {
-      status: 'ran',
-      note: seconds === undefined ? 'runAuditBench returned no checks time the runner recognises' : 'ok',
-      result,
-      ...(seconds === undefined ? {} : { measure: { seconds, rows } }),
-    };
-  } catch (err) {
-    return { status: 'failed', note: err instanceof Error ? err.message : String(err) };
-  }
-}
-
 // ---------- --cpu-prof ----------
 
 /** The main thread's profile of each process directory written by this run (the largest file in it). */
@@ -433,7 +385,7 @@ async function main(): Promise<void> {
   const started = Date.now();
   // Read before building: the tree being measured, not whatever others committed while the bench ran.
   const source = gitDescribe() ?? null;
-  const needsDist = scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'));
+  const needsDist = (scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'))) || replicasWanted;
   if (needsDist && !flags['no-build'] && flags['sidecar-cli'] === undefined) build();
   if (needsDist && !existsSync(sidecarCli)) throw new Error(`${sidecarCli} is missing: run npm run build`);
   if (baseCli !== undefined && !existsSync(baseCli)) throw new Error(`--base-cli: ${baseCli} is missing`);
@@ -461,7 +413,15 @@ async function main(): Promise<void> {
     await stopTracked(receiver);
   }
 
-  const audit = await runAuditSection();
+  const audit = await runAuditSection({ root: ROOT, wanted: auditWanted, skipNote: flags['no-audit'] ? '--no-audit' : 'not in --only', quick: flags.quick, log });
+  const replicas = runReplicasSection({
+    root: ROOT,
+    wanted: replicasWanted && !interrupted,
+    skipNote: flags['no-replicas'] ? '--no-replicas' : 'not in --only',
+    cli: sidecarCli,
+    durationSec: flags.quick ? 3 : 10,
+    log,
+  });
   const goals = checkGoals(summaries, audit.measure);
   const elapsedSec = (Date.now() - started) / 1000;
 
@@ -473,6 +433,7 @@ async function main(): Promise<void> {
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));
   lines.push('', `── audit: ${audit.status}${audit.measure ? ` — all checks ${audit.measure.seconds.toFixed(2)} s` : ''} (${audit.note})`);
+  lines.push('', ...replicasTable(replicas));
   lines.push('', ...goalsTable(goals), '', `elapsed ${elapsedSec.toFixed(0)} s; JSON: ${relative(ROOT, outFile)}`);
   console.log(lines.join('\n'));
 
@@ -514,6 +475,7 @@ async function main(): Promise<void> {
     },
     scenarios: summaries,
     audit,
+    replicas,
     goals,
   };
   mkdirSync(dirname(outFile), { recursive: true });

@@ -10,8 +10,8 @@
  *   w1-redis  one sidecar process with --store, CPU-bound (chunks not paced)
  *   w2-redis  --workers 2 --store redis://…, CPU-bound: its throughput against w1-redis
  * Reported per configuration: requests/s, p50/p99 latency to the end of the stream, and the proxies' CPU (all their
- * processes, from /proc) per request. Not part of `npm run bench` (the lead runs that); written to
- * bench/results/two-replicas-<time>.json.
+ * processes, from /proc) per request. `npm run bench` runs it as its replicas section (bench/lib/replicas-section.ts,
+ * `--only replicas`); alone it writes bench/results/two-replicas-<time>.json (or `--out <file>`).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -31,6 +31,7 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     cli: { type: 'string' },
     only: { type: 'string' },
+    out: { type: 'string' },
   },
 });
 const durationMs = Number(flags.duration) * 1000;
@@ -134,6 +135,6 @@ for (const s of scenarios) {
 }
 await router.stop();
 mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
-const out = join(ROOT, 'bench/results', `two-replicas-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+const out = flags.out ?? join(ROOT, 'bench/results', `two-replicas-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
 writeFileSync(out, `${JSON.stringify({ durationMs, concurrency, cli: cliArgs.join(' '), results }, null, 2)}\n`);
 console.error(`written ${out}`);

@@ -10,7 +10,6 @@ import {
   SpanStatusCode,
   isSpanContextValid,
   trace,
-  type AttributeValue,
   type SpanContext,
   type Tracer,
 } from '@opentelemetry/api';
@@ -18,8 +17,6 @@ import type { Logger } from 'pino';
 import { TtlLru, type Finding, type JudgeSummary, type PeerFinding } from '../inspect/index.js';
 import {
   CROSSTALK_DETECTED,
-  CROSSTALK_EVENT_REASON,
-  CROSSTALK_EVIDENCE_PREFIX,
   CROSSTALK_LINK_REASON,
   CROSSTALK_REASONS,
   CROSSTALK_RELATED_REQUEST_IDS,
@@ -27,6 +24,7 @@ import {
   SPAN_NAME_PEER_FINDING,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
+import { findingEventAttributes } from './incident-recorder.js';
 import { MAX_INCIDENT_IDS, type Incident, type IncidentLog, type RelatedRequest } from './incidents.js';
 import type { RequestContext } from './request-context.js';
 
@@ -49,14 +47,6 @@ const MAX_SEEDS = 10_000;
 function isSpanContext(value: unknown): value is SpanContext {
   const v = value as SpanContext | undefined;
   return typeof v?.traceId === 'string' && typeof v.spanId === 'string' && isSpanContextValid(v);
-}
-
-function evidenceAttributes(finding: Finding): Record<string, AttributeValue> {
-  const attributes: Record<string, AttributeValue> = { [CROSSTALK_EVENT_REASON]: finding.reason };
-  for (const [key, value] of Object.entries(finding.evidence)) {
-    if (value !== undefined) attributes[CROSSTALK_EVIDENCE_PREFIX + key] = value;
-  }
-  return attributes;
 }
 
 /** Other request ids a set of findings and links names (bounded, unique, never this request's own). */
@@ -214,7 +204,7 @@ export class DetectionReport {
             [CROSSTALK_DETECTED]: true,
             [CROSSTALK_REASONS]: [finding.reason],
             [CROSSTALK_RELATED_REQUEST_IDS]: relatedIds,
-            ...evidenceAttributes(finding),
+            ...findingEventAttributes(finding),
           },
         },
         trace.setSpanContext(ROOT_CONTEXT, peerContext),

@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyReply } from 'fastify';
-import { SpanStatusCode, TraceFlags, type AttributeValue, type SpanContext, type Tracer } from '@opentelemetry/api';
+import type { Tracer } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { errors } from '../errors.js';
 import {
@@ -10,7 +10,6 @@ import {
   type Detection,
   type EchoVerdict,
   type Finding,
-  type JudgeSummary,
   type ReasonCode,
   type RequestIdEcho,
 } from '../inspect/index.js';
@@ -20,16 +19,11 @@ import {
   ATTR_GEN_AI_RESPONSE_MODEL,
   ATTR_GEN_AI_USAGE_INPUT_TOKENS,
   ATTR_GEN_AI_USAGE_OUTPUT_TOKENS,
-  CROSSTALK_BLOCKED,
   CROSSTALK_COMPLETION_ID_DRIFT,
-  CROSSTALK_DETECTED,
-  CROSSTALK_EVIDENCE_PREFIX,
-  CROSSTALK_EVENT_REASON,
   CROSSTALK_INFLIGHT_API_KEY,
   CROSSTALK_INFLIGHT_SESSION,
   CROSSTALK_INSPECTION_SKIPPED,
   CROSSTALK_LINK_REASON,
-  CROSSTALK_REASONS,
   CROSSTALK_REQUEST_ID,
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
@@ -38,9 +32,10 @@ import {
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { DetectionReport, relatedRequestIds } from './detection-report.js';
-import type { IncidentLog, RelatedRequest } from './incidents.js';
-import { parseTraceRef, traceRef } from '../store/records.js';
-import type { LateFinding, RemoteRequest } from '../store/shared-store.js';
+import { IncidentRecorder, findingEventAttributes, remoteSpanContext, type SharedReplicas } from './incident-recorder.js';
+import type { IncidentLog } from './incidents.js';
+import { traceRef } from '../store/records.js';
+import type { LateFinding } from '../store/shared-store.js';
 import type { ProxyConfig } from './options.js';
 import type { RequestContext } from './request-context.js';
 
@@ -53,13 +48,10 @@ export type DegradedReason =
   | 'payload_unparsed'
   | 'global_json_cap';
 
-/** Span event attributes for one finding: the reason and its evidence (ids only, by construction). */
-export function findingEventAttributes(finding: Finding): Record<string, AttributeValue> {
-  const attributes: Record<string, AttributeValue> = { [CROSSTALK_EVENT_REASON]: finding.reason };
-  for (const [key, value] of Object.entries(finding.evidence)) {
-    if (value !== undefined) attributes[CROSSTALK_EVIDENCE_PREFIX + key] = value;
-  }
-  return attributes;
+/** The judge's echo verdict as the span and the caller's header state it. */
+function echoOf(verdict: EchoVerdict, fallback: RequestIdEcho): ProxyRequestIdEcho {
+  if (verdict === 'foreign') return 'mismatch';
+  return verdict === 'missing' ? fallback : verdict;
 }
 
 /**
@@ -68,29 +60,10 @@ export function findingEventAttributes(finding: Finding): Record<string, Attribu
  * and reports; every call into it goes through {@link ProxyInspection.guard}, so an inspector exception degrades
  * that one response to uninspected forwarding (counted, logged without response bytes) and nothing else.
  */
-/** The judge's echo verdict as the span and the caller's header state it. */
-function echoOf(verdict: EchoVerdict, fallback: RequestIdEcho): ProxyRequestIdEcho {
-  if (verdict === 'foreign') return 'mismatch';
-  return verdict === 'missing' ? fallback : verdict;
-}
-
-/** What the shared store (issue 17) tells the proxy about other replicas; absent with the in-memory store. */
-export interface SharedReplicas {
-  /** This replica's id, written into its incidents. */
-  replicaId: string;
-  /** Another replica's request named in shared records. */
-  remoteRequest(requestId: string): RemoteRequest | undefined;
-}
-
-/** The span context of a shared `<traceId>-<spanId>`, for a link (sampled: the other replica recorded it). */
-function remoteSpanContext(trace: string | undefined): SpanContext | undefined {
-  const ids = parseTraceRef(trace);
-  return ids === undefined ? undefined : { ...ids, traceFlags: TraceFlags.SAMPLED, isRemote: true };
-}
-
 export class ProxyInspection {
   readonly context: InspectorContext;
   private readonly report_: DetectionReport;
+  private readonly recorder: IncidentRecorder;
   private readonly ownerOf: (requestId: string) => number | undefined;
   /** Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. */
   private readonly judged = new Map<number, RequestContext>();
@@ -98,7 +71,7 @@ export class ProxyInspection {
   constructor(
     private readonly config: ProxyConfig,
     private readonly metrics: ProxyMetrics,
-    private readonly incidents: IncidentLog,
+    incidents: IncidentLog,
     private readonly logger: Logger,
     readonly detection: Detection,
     tracer: Tracer,
@@ -112,8 +85,10 @@ export class ProxyInspection {
       logger,
       tracer,
       seedTtlMs: config.sessionBindingWindowMs,
-      relatedOf: (requestId) => this.relatedRequest(requestId),
+      relatedOf: (requestId) => this.recorder.relatedRequest(requestId),
     });
+    const report = this.report_;
+    this.recorder = new IncidentRecorder({ incidents, logger, shared, traceIdOf: (requestId) => report.traceIdOf(requestId) });
     this.context = new InspectorContext({
       sessionScope: config.sessionScope,
       modelAliases: config.modelAliases,
@@ -340,8 +315,7 @@ export class ProxyInspection {
     const completionIds = judged?.completionIds ?? (summary?.firstCompletionId !== undefined ? [summary.firstCompletionId] : []);
     if (reasons.length > 0) {
       const related = relatedRequestIds(ctx.requestId, findings, judged?.links);
-      this.linkRemote(ctx, related, findings, judged?.links);
-      this.report(ctx, reasons, findings, inflight, related, completionIds);
+      this.recorder.record(ctx, { reasons, findings, inflight, related, completionIds, ...(judged !== undefined && { links: judged.links }) });
     }
     if (judged !== undefined) {
       try {
@@ -390,72 +364,6 @@ export class ProxyInspection {
         blocked: stopped,
       },
       'crosstalk detected (late shared finding from another replica)',
-    );
-  }
-
-  /** Where a related request was served: this replica (span from the seeds), or another one (shared records). */
-  private relatedRequest(requestId: string): RelatedRequest {
-    const remote = this.shared?.remoteRequest(requestId);
-    if (remote !== undefined) {
-      const ids = parseTraceRef(remote.trace);
-      return { requestId, replica: remote.replica, ...(ids !== undefined && { traceId: ids.traceId }) };
-    }
-    const local: RelatedRequest = { requestId };
-    if (this.shared !== undefined) local.replica = this.shared.replicaId;
-    const traceId = this.report_.traceIdOf(requestId);
-    if (traceId !== undefined) local.traceId = traceId;
-    return local;
-  }
-
-  /** Span links to related requests served by other replicas (local ones are linked by the detection report). */
-  private linkRemote(ctx: RequestContext, related: readonly string[], findings: readonly Finding[], links: JudgeSummary['links'] = []): void {
-    if (this.shared === undefined) return;
-    for (const requestId of related) {
-      if (links.some((l) => l.requestId === requestId)) continue;
-      const context = remoteSpanContext(this.shared.remoteRequest(requestId)?.trace);
-      if (context === undefined) continue;
-      const reason = findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'related';
-      ctx.span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: requestId, [CROSSTALK_LINK_REASON]: reason } });
-    }
-  }
-
-  private report(
-    ctx: RequestContext,
-    reasons: ReasonCode[],
-    findings: Finding[],
-    inflight: { apiKey: number; session: number },
-    related: string[],
-    completionIds: string[],
-  ): void {
-    const span = ctx.span;
-    span.setAttribute(CROSSTALK_DETECTED, true);
-    span.setAttribute(CROSSTALK_REASONS, reasons);
-    span.setAttribute(CROSSTALK_BLOCKED, ctx.blocked === true);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: `crosstalk detected: ${reasons.join(', ')}` });
-    const traceId = span.spanContext().traceId;
-    this.incidents.add({
-      time: new Date().toISOString(),
-      requestId: ctx.requestId,
-      traceId,
-      method: ctx.method,
-      // The route name, never the raw path (a path segment is caller-chosen text).
-      path: ctx.route,
-      ...(ctx.sessionId !== undefined && { session: ctx.sessionId }),
-      ...(ctx.apiKey?.prefix !== undefined && { apiKeyPrefix: ctx.apiKey.prefix }),
-      ...(ctx.apiKey !== undefined && { apiKeyFingerprint: ctx.apiKey.fingerprint }),
-      ...(ctx.apiKeyId !== undefined && { apiKeyId: ctx.apiKeyId }),
-      reasons,
-      evidence: findings.map((f) => ({ reason: f.reason, ...f.evidence })),
-      blocked: ctx.blocked === true,
-      inflight,
-      relatedRequestIds: related,
-      relatedRequests: related.map((id) => this.relatedRequest(id)),
-      ...(this.shared !== undefined && { replica: this.shared.replicaId }),
-      completionIds,
-    });
-    this.logger.warn(
-      { requestId: ctx.requestId, traceId, reasons, apiKeyPrefix: ctx.apiKey?.prefix, blocked: ctx.blocked === true },
-      'crosstalk detected',
     );
   }
 }
