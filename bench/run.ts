@@ -406,7 +406,8 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       if (interrupted) break;
-      summaries.push(await runScenario(scenario, env, sim.pid, scenario.gatewayShaped === true ? simReady.gatewayHeaderSets : simReady.headerSets));
+      const headerSets = scenario.gatewayShaped === true ? simReady.gatewayHeaderSets : simReady.headerSets;
+      summaries.push(await runScenario(scenario, env, sim.pid, headerSets));
     }
   } finally {
     await stopTracked(sim);

@@ -256,7 +256,8 @@ async function main(): Promise<void> {
   await new Promise((r) => child.once('exit', r));
   await dispatcher.close();
   upstream.close();
-  const ok = errors.length === 0 && caught === injected.size && rightReason === injected.size && falsePositives.length === 0 && bytesMismatch === 0;
+  const ok =
+    errors.length === 0 && caught === injected.size && rightReason === injected.size && falsePositives.length === 0 && bytesMismatch === 0;
   process.exitCode = ok ? 0 : 1;
 }
 

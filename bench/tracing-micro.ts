@@ -109,7 +109,11 @@ async function child(exporter: 'otlp' | 'none'): Promise<void> {
   await telemetry.shutdown();
   const used = process.cpuUsage(before);
   delay.disable();
-  const result: ChildResult = { usPerSpan: (used.user + used.system) / SPANS, p99StallMs: delay.percentile(99) / 1e6, maxStallMs: delay.max / 1e6 };
+  const result: ChildResult = {
+    usPerSpan: (used.user + used.system) / SPANS,
+    p99StallMs: delay.percentile(99) / 1e6,
+    maxStallMs: delay.max / 1e6,
+  };
   process.stdout.write(JSON.stringify(result));
 }
 

@@ -65,7 +65,11 @@ function cpuOf(proxies: readonly Proxy[]): number {
 }
 
 /** `concurrency` loops for `durationMs`, each request to the next origin in turn; latencies in ms. */
-async function drive(origins: readonly string[], headerSets: readonly Record<string, string>[], delayMs: number): Promise<{ latencies: number[]; errors: number }> {
+async function drive(
+  origins: readonly string[],
+  headerSets: readonly Record<string, string>[],
+  delayMs: number,
+): Promise<{ latencies: number[]; errors: number }> {
   const pools = origins.map((o) => new Pool(o, { connections: concurrency }));
   const latencies: number[] = [];
   let errors = 0;

@@ -37,7 +37,8 @@ describe('the README stays true', () => {
   });
 
   const program = new Command('crosstalk');
-  for (const register of [registerProxyCommand, registerAuditCommand, registerProbeCommand, registerDemoCommand, registerSimulateRouterCommand]) {
+  const registers = [registerProxyCommand, registerAuditCommand, registerProbeCommand, registerDemoCommand, registerSimulateRouterCommand];
+  for (const register of registers) {
     register(program);
   }
   const documented = program.commands.flatMap((cmd) =>

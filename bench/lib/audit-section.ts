@@ -30,7 +30,13 @@ function auditSeconds(result: unknown): number | undefined {
   return undefined;
 }
 
-export async function runAuditSection(options: { root: string; wanted: boolean; skipNote: string; quick: boolean; log: (line: string) => void }): Promise<AuditSection> {
+export async function runAuditSection(options: {
+  root: string;
+  wanted: boolean;
+  skipNote: string;
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<AuditSection> {
   const file = join(options.root, 'bench', 'audit-bench.ts');
   if (!options.wanted) return { status: 'skipped', note: options.skipNote };
   if (!existsSync(file)) {

@@ -29,7 +29,14 @@ export interface ReplicasSection {
 const ratio = (a: number | undefined, b: number | undefined): number | undefined =>
   a === undefined || b === undefined || b === 0 ? undefined : Number((a / b).toFixed(3));
 
-export function runReplicasSection(options: { root: string; wanted: boolean; skipNote: string; cli: string; durationSec: number; log: (line: string) => void }): ReplicasSection {
+export function runReplicasSection(options: {
+  root: string;
+  wanted: boolean;
+  skipNote: string;
+  cli: string;
+  durationSec: number;
+  log: (line: string) => void;
+}): ReplicasSection {
   const empty = { rows: [], ratios: {} };
   if (!options.wanted) return { status: 'skipped', note: options.skipNote, ...empty };
   const out = join(tmpdir(), `crosstalk-two-replicas-${process.pid}.json`);

@@ -4,9 +4,10 @@ import { hex, NOW } from './fixture-sql.js';
 import type { SchemaGeneration } from './result.js';
 
 /**
- * The gateway's PostgreSQL schema (../shared/CONTEXT.md, "Database") with clean data; the injectors of
- * every isolation violation and normal-operation state the audit must tell apart are in fixture-violations.ts. Tests, the demo and docker-compose (deploy/postgres/*.sql, kept
- * byte-equal to these strings by test/audit/deploy-sql.test.ts) all build databases from this text.
+ * The gateway's PostgreSQL schema (../shared/CONTEXT.md, "Database") with clean data; the injectors of every
+ * isolation violation and normal-operation state the audit must tell apart are in fixture-violations.ts. Tests, the
+ * demo and docker-compose (deploy/postgres/*.sql, kept byte-equal to these strings by test/audit/deploy-sql.test.ts)
+ * all build databases from this text.
  */
 
 const HEADER = `-- Generated from src/audit/fixtures.ts; test/audit/deploy-sql.test.ts keeps this file equal to it.

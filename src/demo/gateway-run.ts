@@ -38,7 +38,12 @@ function noncesIn(body: string): Set<string> {
   return out;
 }
 
-export async function runGatewayTraffic(options: { router: SimulatedRouter; bug: SimBug; models: readonly string[]; tracer: Tracer }): Promise<GatewayRunResult> {
+export async function runGatewayTraffic(options: {
+  router: SimulatedRouter;
+  bug: SimBug;
+  models: readonly string[];
+  tracer: Tracer;
+}): Promise<GatewayRunResult> {
   const { router, bug, models } = options;
   const mode: GatewayMode = bug === 'swap' ? 'session-per-key' : 'pooled';
   const sidecar = createProxyServer(

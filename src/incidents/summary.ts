@@ -98,7 +98,14 @@ export function summarizeIncidents(all: readonly Incident[], sinceMs: number): I
   return {
     since: new Date(sinceMs).toISOString(),
     incidents: lines,
-    byKey: [...keys].map(([apiKeyPrefix, e]) => ({ apiKeyPrefix, incidents: e.incidents, sessions: [...e.sessions].sort(), dataFrom: [...e.dataFrom].sort() })).sort((a, b) => b.incidents - a.incidents || a.apiKeyPrefix.localeCompare(b.apiKeyPrefix)),
+    byKey: [...keys]
+      .map(([apiKeyPrefix, e]) => ({
+        apiKeyPrefix,
+        incidents: e.incidents,
+        sessions: [...e.sessions].sort(),
+        dataFrom: [...e.dataFrom].sort(),
+      }))
+      .sort((a, b) => b.incidents - a.incidents || a.apiKeyPrefix.localeCompare(b.apiKeyPrefix)),
     affectedKeys: [...affectedKeys].sort(),
     affectedSessions: [...affectedSessions].sort(),
   };

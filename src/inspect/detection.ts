@@ -107,7 +107,11 @@ export class Detection {
     this.resolver =
       options.lookup === undefined
         ? undefined
-        : new SessionResolver({ lookup: options.lookup, store: options.store, timeoutMs: options.lookupTimeoutMs ?? DEFAULT_SESSION_LOOKUP_TIMEOUT_MS });
+        : new SessionResolver({
+            lookup: options.lookup,
+            store: options.store,
+            timeoutMs: options.lookupTimeoutMs ?? DEFAULT_SESSION_LOOKUP_TIMEOUT_MS,
+          });
   }
 
   nextToken(): number {

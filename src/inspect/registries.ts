@@ -164,7 +164,8 @@ function sessionLru<V>(options: SessionRegistryOptions): TtlLru<string, V> {
  * Poisoning policy: only a response with no finding teaches (at its first model), so a response already found
  * foreign never does. A binding taught by one request only is dropped when that request is later found foreign
  * (`retract`) or when another response with no finding of its own contradicts it (`contradict`; the
- * contradiction is still flagged, since either side may be the foreign one). A binding confirmed by two or more requests stands until it expires.
+ * contradiction is still flagged, since either side may be the foreign one). A binding confirmed by two or more
+ * requests stands until it expires.
  * One undetected foreign response can therefore cost at most one false flag, not a session's worth.
  */
 export class SessionModelRegistry {

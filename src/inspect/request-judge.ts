@@ -237,7 +237,8 @@ export class RequestJudge {
 
   /** Same key and session: a response cache replaying a completion to the same user is not a collision. */
   private sameUser(owner: { key?: string; session?: string }): boolean {
-    return owner.key !== undefined && owner.key === this.facts.keyFingerprint && owner.session !== undefined && owner.session === this.session;
+    const sameKey = owner.key !== undefined && owner.key === this.facts.keyFingerprint;
+    return sameKey && owner.session !== undefined && owner.session === this.session;
   }
 
   private onModel(raw: string): Finding[] {

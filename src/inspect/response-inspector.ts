@@ -217,7 +217,9 @@ export class ResponseInspector implements SseEventSkipper {
     if (this.head !== undefined && (this.judge === undefined || this.judge.fastPathAllowed) && repeatsHead(data, this.head)) {
       if (this.judge !== undefined && hasContentText(data)) this.judge.onSkippedContent();
       // It repeats: from now on skip such events from their bytes (see chunk-fields.ts).
-      if (this.template === undefined) this.template = (this.headData !== undefined && ContentChunkTemplate.fromData(this.headData)) || null;
+      if (this.template === undefined) {
+        this.template = (this.headData !== undefined && ContentChunkTemplate.fromData(this.headData)) || null;
+      }
       return;
     }
     const fields = extractChunkFields(data);

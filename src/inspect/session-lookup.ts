@@ -38,7 +38,13 @@ export class SessionResolver {
   readonly counts: Record<ResolveOutcome, number> = { known: 0, resolved: 0, failed: 0, skipped: 0 };
 
   constructor(options: SessionResolverOptions) {
-    this.o = { timeoutMs: DEFAULT_SESSION_LOOKUP_TIMEOUT_MS, maxInFlight: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT, retryAfterMs: 60_000, maxFailures: 10_000, ...options };
+    this.o = {
+      timeoutMs: DEFAULT_SESSION_LOOKUP_TIMEOUT_MS,
+      maxInFlight: DEFAULT_SESSION_LOOKUP_MAX_IN_FLIGHT,
+      retryAfterMs: 60_000,
+      maxFailures: 10_000,
+      ...options,
+    };
   }
 
   /** The binding is already known (model id present). */

@@ -118,10 +118,13 @@ export class DetectionReport {
       findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'paired';
     for (const l of summary.links) {
       const context = isSpanContext(l.link) ? l.link : this.seeds.get(l.requestId)?.spanContext;
-      if (context !== undefined) span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: l.requestId, [CROSSTALK_LINK_REASON]: reasonFor(l.requestId) } });
+      if (context === undefined) continue;
+      span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: l.requestId, [CROSSTALK_LINK_REASON]: reasonFor(l.requestId) } });
     }
     const related = relatedRequestIds(ctx.requestId, findings, summary.links);
-    for (const p of summary.peerFindings) if (!related.includes(p.requestId) && related.length < MAX_INCIDENT_IDS) related.push(p.requestId);
+    for (const p of summary.peerFindings) {
+      if (!related.includes(p.requestId) && related.length < MAX_INCIDENT_IDS) related.push(p.requestId);
+    }
     if (related.length > 0) span.setAttribute(CROSSTALK_RELATED_REQUEST_IDS, related);
     this.seeds.set(ctx.requestId, seed);
     for (const peer of summary.peerFindings) this.onPeerFinding(ctx, peer, summary);
@@ -135,7 +138,12 @@ export class DetectionReport {
       ...(isSpanContext(linked) && { spanContext: linked }),
     });
     this.deps.logger.warn(
-      { requestId: peer.requestId, traceId: this.traceIdOf(peer.requestId) ?? (isSpanContext(linked) ? linked.traceId : undefined), reasons: [peer.finding.reason], foundBy: ctx.requestId },
+      {
+        requestId: peer.requestId,
+        traceId: this.traceIdOf(peer.requestId) ?? (isSpanContext(linked) ? linked.traceId : undefined),
+        reasons: [peer.finding.reason],
+        foundBy: ctx.requestId,
+      },
       'crosstalk detected (found by another request)',
     );
   }
@@ -194,7 +202,12 @@ export class DetectionReport {
     if (peerContext !== undefined) {
       const links = foundBy.spanContext === undefined
         ? []
-        : [{ context: foundBy.spanContext, attributes: { [CROSSTALK_REQUEST_ID]: foundBy.requestId, [CROSSTALK_LINK_REASON]: finding.reason } }];
+        : [
+            {
+              context: foundBy.spanContext,
+              attributes: { [CROSSTALK_REQUEST_ID]: foundBy.requestId, [CROSSTALK_LINK_REASON]: finding.reason },
+            },
+          ];
       const span = tracer.startSpan(
         SPAN_NAME_PEER_FINDING,
         {

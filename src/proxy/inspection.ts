@@ -315,7 +315,8 @@ export class ProxyInspection {
     const completionIds = judged?.completionIds ?? (summary?.firstCompletionId !== undefined ? [summary.firstCompletionId] : []);
     if (reasons.length > 0) {
       const related = relatedRequestIds(ctx.requestId, findings, judged?.links);
-      this.recorder.record(ctx, { reasons, findings, inflight, related, completionIds, ...(judged !== undefined && { links: judged.links }) });
+      const links = judged !== undefined ? { links: judged.links } : {};
+      this.recorder.record(ctx, { reasons, findings, inflight, related, completionIds, ...links });
     }
     if (judged !== undefined) {
       try {
@@ -343,7 +344,8 @@ export class ProxyInspection {
       const raised = this.guard(ctx, (inspector) => inspector.raiseExternal(late.finding));
       if (raised === undefined) this.addProxyFinding(ctx, late.finding);
       if (otherContext !== undefined) {
-        ctx.span.addLink({ context: otherContext, attributes: { [CROSSTALK_REQUEST_ID]: late.other.requestId, [CROSSTALK_LINK_REASON]: late.finding.reason } });
+        const attributes = { [CROSSTALK_REQUEST_ID]: late.other.requestId, [CROSSTALK_LINK_REASON]: late.finding.reason };
+        ctx.span.addLink({ context: otherContext, attributes });
       }
       if (raised === true && this.blocking && ctx.stopBody !== undefined) stopped = ctx.stopBody();
     } else {

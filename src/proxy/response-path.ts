@@ -33,7 +33,13 @@ export interface ResponsePathDeps {
 type UpstreamBody = Readable & { destroy(err?: Error): void };
 
 /** Writes the reply's status and headers to the caller now, and relays `source` after them. */
-function forward(ctx: RequestContext, reply: FastifyReply, source: Readable, onSourceError: (err: Error) => void, onChunk?: (chunk: Buffer) => void): void {
+function forward(
+  ctx: RequestContext,
+  reply: FastifyReply,
+  source: Readable,
+  onSourceError: (err: Error) => void,
+  onChunk?: (chunk: Buffer) => void,
+): void {
   reply.hijack();
   const res: ServerResponse = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string | string[] | number>);

@@ -116,7 +116,8 @@ export async function runPrimary(config: ProxyConfig, n: number, logger: Logger)
   for (let i = 0; i < n; i++) fork(i);
 
   // The admin server reads `registry.metrics()` and `registry.contentType`: the cluster's sum stands in.
-  const metrics = { registry: { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() } } as unknown as ProxyMetrics;
+  const summed = { contentType: aggregator.contentType, metrics: () => aggregator.clusterMetrics() };
+  const metrics = { registry: summed } as unknown as ProxyMetrics;
   const admin = buildAdminServer({ config, metrics, incidents, logger });
   const adminUrl = await admin.listen({ port: config.adminPort, host: config.adminHost });
 

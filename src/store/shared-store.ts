@@ -246,7 +246,8 @@ export class SharedDetectionStore implements DetectionStore {
       } else if (w.op === 'delivered') {
         for (const id of w.ids) {
           const held = this.remoteLive.get(id);
-          if (held !== undefined && held.replica === batch.replica && held.owner.requestId === w.owner.requestId) this.remoteLive.delete(id);
+          const heldHere = held !== undefined && held.replica === batch.replica && held.owner.requestId === w.owner.requestId;
+          if (heldHere) this.remoteLive.delete(id);
           this.checkLate(id, w.owner, batch.replica, 'finished');
         }
         this.remoteOwners.set(w.owner, batch.replica);

@@ -233,7 +233,8 @@ const requestShape: Case = (seed) => {
   const warm = warmUp(w, [LLAMA], 2);
   const plain = { messages: [{ role: 'user', content: 'hi' }], stream: true, max_tokens: 20 };
   const flights: Flight[] = [...warm];
-  const chunk = (over: Partial<Parameters<typeof answerEvents>[0]>) => sse([...answerEvents({ id: newId(w), model: LLAMA, pieces: 3, promptTokens: 12, ...over }), DONE]);
+  const chunk = (over: Partial<Parameters<typeof answerEvents>[0]>) =>
+    sse([...answerEvents({ id: newId(w), model: LLAMA, pieces: 3, promptTokens: 12, ...over }), DONE]);
   flights.push(run(w, { requestId: 'tools-unasked', session: openSession(w, LLAMA), body: plain, victim: true }, chunk({ toolCall: true })));
   flights.push(run(w, { requestId: 'logprobs-unasked', session: openSession(w, LLAMA), body: plain, victim: true }, chunk({ choiceExtra: ',"logprobs":{"content":[]}' })));
   flights.push(run(w, { requestId: 'index-vs-n', session: openSession(w, LLAMA), body: plain, victim: true }, chunk({ index: 1 })));

@@ -7,7 +7,9 @@ import { answer, startScriptedRouter, writeSse, type ScriptedChat } from './scri
 // Issue 13 item 5, through the real proxy: each provider's completion-id habit (per on-chain model) is learned from
 // clean answers. Collision and interleave rules apply only where the habit makes them meaningful: benign drift,
 // fixed ids and counters are never flagged; where ids are stable and unique, a foreign id is.
-async function world(script: (chat: ScriptedChat) => string[]): Promise<{ h: Harness; run(n: number, concurrent?: boolean): Promise<string[]> }> {
+async function world(
+  script: (chat: ScriptedChat) => string[],
+): Promise<{ h: Harness; run(n: number, concurrent?: boolean): Promise<string[]> }> {
   const router = await startScriptedRouter({ answer: (chat) => writeSse(chat.res, script(chat)) });
   const h = await startProxy(router.url, { sessionScope: 'shared' });
   const gateway = new SimulatedGateway({ baseUrl: h.url, mode: 'pooled', auth: { username: 'admin', password: 'pw' } });

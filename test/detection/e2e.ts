@@ -36,7 +36,13 @@ export interface E2eWorld {
   gateway: SimulatedGateway;
   exchanges: E2eExchange[];
   /** One gateway-shaped chat through the proxy, carrying a nonce (and `x-request-id`, to join incidents). */
-  chat(key: string, model: string, promptChars?: number, extra?: Record<string, unknown>, headers?: Record<string, string>): Promise<E2eExchange>;
+  chat(
+    key: string,
+    model: string,
+    promptChars?: number,
+    extra?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<E2eExchange>;
   /** Incidents by request id (what /incidents holds). */
   incidents(): Map<string, Incident>;
 }

@@ -50,8 +50,12 @@ it('router bug shared-reply behind the pooled gateway: recipients and starved re
   const pairs = new Map<string, Set<string>>();
   const pair = (a: string, b: string) => pairs.set(a, (pairs.get(a) ?? new Set()).add(b));
   for (const o of outcomes) {
-    for (const f of o.summary.findings) if (f.evidence.other_request_id !== undefined) pair(o.exchange.requestId, String(f.evidence.other_request_id));
-    for (const p of o.summary.detection?.peerFindings ?? []) if (p.finding.evidence.other_request_id !== undefined) pair(p.requestId, String(p.finding.evidence.other_request_id));
+    for (const f of o.summary.findings) {
+      if (f.evidence.other_request_id !== undefined) pair(o.exchange.requestId, String(f.evidence.other_request_id));
+    }
+    for (const p of o.summary.detection?.peerFindings ?? []) {
+      if (p.finding.evidence.other_request_id !== undefined) pair(p.requestId, String(p.finding.evidence.other_request_id));
+    }
     // Every pairing is a span link (the evidence names the first).
     for (const l of o.summary.detection?.links ?? []) pair(o.exchange.requestId, l.requestId);
   }

@@ -72,7 +72,8 @@ export function replay(gateway: SimulatedGateway, exchanges: readonly Exchange[]
     if (ev.kind === 'start') {
       const judge = detection.begin({ requestId: x.requestId, sessionId: x.result.sessionId, upstream: 'router' });
       judge.setRequestBody(x.body, ev.at);
-      const inspector = new ResponseInspector(ctx, { requestId: x.requestId, sessionId: x.result.sessionId, stream: true }, undefined, judge);
+      const facts = { requestId: x.requestId, sessionId: x.result.sessionId, stream: true };
+      const inspector = new ResponseInspector(ctx, facts, undefined, judge);
       inspector.checkRequest();
       const parser = new SseParser({ maxEventBytes: 1 << 20, onEvent: (e) => inspector.onEvent(e), skipper: inspector });
       live.set(x.requestId, { inspector, parser });

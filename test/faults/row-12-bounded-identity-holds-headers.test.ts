@@ -145,7 +145,9 @@ describe('too many header lines → 431, never a silently shortened request (iss
   });
 
   it('at the cap exactly, every header (a last `authorization` too) reaches the upstream', async () => {
-    const upstream = await startUpstream((req, res) => res.end(JSON.stringify({ auth: req.headers.authorization ?? null, n: req.rawHeaders.length / 2 })));
+    const upstream = await startUpstream((req, res) =>
+      res.end(JSON.stringify({ auth: req.headers.authorization ?? null, n: req.rawHeaders.length / 2 })),
+    );
     const { url } = await startProxy(upstream.url, { maxHeaderLines: 200 });
     // Host + 197 x-h lines + x-last + authorization: exactly 200 lines.
     const raw = await rawExchange(url, `GET /v1/models HTTP/1.1\r\nHost: x\r\n${headLines(199, 'x-last: 1\r\nauthorization: Basic YTpi\r\n')}\r\n`, untilJsonBody);

@@ -5,7 +5,9 @@ import { onTestFinished } from 'vitest';
  * A TCP server that answers each connection with whatever bytes `respond` writes: for upstreams that
  * break HTTP (invalid status lines, lying content-length) in ways node:http refuses to produce.
  */
-export async function startRawUpstream(respond: (socket: net.Socket, requestHead: string) => void): Promise<{ url: string; connections: () => number }> {
+export async function startRawUpstream(
+  respond: (socket: net.Socket, requestHead: string) => void,
+): Promise<{ url: string; connections: () => number }> {
   let connections = 0;
   const sockets = new Set<net.Socket>();
   const server = net.createServer((socket) => {

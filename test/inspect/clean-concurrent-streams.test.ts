@@ -55,7 +55,8 @@ function plan(rand: () => number): Plan[] {
     const drift = rand() < 0.3;
     const usage = rand() < 0.5;
     const stableId = completionId(rand);
-    const pieces = Array.from({ length: 2 + Math.floor(rand() * 30) }, () => CONTENT_PIECES[Math.floor(rand() * CONTENT_PIECES.length)] as string);
+    const piece = () => CONTENT_PIECES[Math.floor(rand() * CONTENT_PIECES.length)] as string;
+    const pieces = Array.from({ length: 2 + Math.floor(rand() * 30) }, piece);
     const text = routerStream({
       model: spelling(k.model, n % 3 === 0 ? 1 : 0),
       ids: drift ? { kind: 'drift', next: () => completionId(rand) } : { kind: 'stable', id: stableId },
@@ -113,7 +114,8 @@ describe('1,000 clean concurrent streams', () => {
         maxInflightPerKey = Math.max(maxInflightPerKey, inspector.inflight.apiKey);
         inspector.checkRequest();
         inspector.onResponseHeaders(p.headers);
-        running.push({ plan: p, inspector, parser: new SseParser({ maxEventBytes: 64 * 1024, onEvent: (e) => inspector.onEvent(e) }), next: 0 });
+        const parser = new SseParser({ maxEventBytes: 64 * 1024, onEvent: (e) => inspector.onEvent(e) });
+        running.push({ plan: p, inspector, parser, next: 0 });
         continue;
       }
       const idx = Math.floor(rand() * running.length);

@@ -29,11 +29,13 @@ describe('one session used by two API keys', () => {
   it('accepts the same key on the same session, and any key with --session-scope shared', () => {
     const ctx = new InspectorContext();
     for (const key of ['fp-a', 'fp-a']) {
-      expect(new ResponseInspector(ctx, { requestId: key, sessionId: S1, keyFingerprint: key, stream: true }).checkRequest()).toBeUndefined();
+      const facts = { requestId: key, sessionId: S1, keyFingerprint: key, stream: true };
+      expect(new ResponseInspector(ctx, facts).checkRequest()).toBeUndefined();
     }
     const shared = new InspectorContext({ sessionScope: 'shared' });
     for (const key of ['fp-a', 'fp-b']) {
-      expect(new ResponseInspector(shared, { requestId: key, sessionId: S1, keyFingerprint: key, stream: true }).checkRequest()).toBeUndefined();
+      const facts = { requestId: key, sessionId: S1, keyFingerprint: key, stream: true };
+      expect(new ResponseInspector(shared, facts).checkRequest()).toBeUndefined();
     }
   });
 

@@ -37,7 +37,15 @@ it('the body read later gives the judge its shape and, when present, its model (
   const j = detection.begin({ requestId: 'late-body' });
   j.setRequestBody({ model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }, 1000);
   j.setRequestBody({ model: 'other', messages: [] }, 2000);
-  expect(j.facts.shape).toEqual({ promptChars: 2, messages: 1, maxTokens: 5, n: 1, toolsOffered: false, logprobsAsked: false, arrivedAt: 1000 });
+  expect(j.facts.shape).toEqual({
+    promptChars: 2,
+    messages: 1,
+    maxTokens: 5,
+    n: 1,
+    toolsOffered: false,
+    logprobsAsked: false,
+    arrivedAt: 1000,
+  });
   expect(j.facts.requestModel).toBe('llama-3.3-70b');
   expect(j.onChunk({ error: false, model: 'qwen3-235b' }).map((f) => f.reason)).toEqual(['model_mismatch']);
 });

@@ -2,7 +2,14 @@ import { expect, it } from 'vitest';
 import { Detection } from '../../src/inspect/detection.js';
 import { MemoryDetectionStore } from '../../src/inspect/store.js';
 
-const choice = (finished: boolean) => ({ empty: false, maxIndex: 0, finished: finished ? [0] : [], withContent: finished ? [] : [0], toolCalls: false, logprobs: false });
+const choice = (finished: boolean) => ({
+  empty: false,
+  maxIndex: 0,
+  finished: finished ? [0] : [],
+  withContent: finished ? [] : [0],
+  toolCalls: false,
+  logprobs: false,
+});
 
 it('a starved 200 beside an answer that carried two completions: both flagged, each naming the other, with links', () => {
   let now = 1_000;
@@ -13,7 +20,8 @@ it('a starved 200 beside an answer that carried two completions: both flagged, e
   starved.onStatus(200);
   for (const id of ['c1', 'c2']) {
     recipient.onChunk({ id, error: false, choices: choice(false) });
-    expect(recipient.onChunk({ id, error: false, choices: choice(true), usage: { inputTokens: 3, outputTokens: 4 } }).length).toBeGreaterThanOrEqual(0);
+    const last = recipient.onChunk({ id, error: false, choices: choice(true), usage: { inputTokens: 3, outputTokens: 4 } });
+    expect(last.length).toBeGreaterThanOrEqual(0);
   }
   now += 10;
   const s = starved.finish();

@@ -29,7 +29,16 @@ it('--format json: one JSON document on stdout for CI, with tables, verdict and 
     tool: 'crosstalk probe',
     target: { url: `${upstream.url}/api/v1`, chatUrl: `${upstream.url}/api/v1/chat/completions`, mode: 'gateway' },
     settings: { requests: 8, concurrency: 4, durationMs: null, burst: 2, expectEcho: false, models: ['a', 'b'], lanes: ['sk-ProbeA', 'sk-ProbeB'] },
-    totals: { requests: 8, ok: 8, empty: 0, failed: 0, aborted: 0, echo: { match: 8, missing: 0, mismatch: 0 }, crosstalk: 0, findings: {} },
+    totals: {
+      requests: 8,
+      ok: 8,
+      empty: 0,
+      failed: 0,
+      aborted: 0,
+      echo: { match: 8, missing: 0, mismatch: 0 },
+      crosstalk: 0,
+      findings: {},
+    },
     verdict: { verdict: 'FIX VERIFIED', exitCode: 0, details: [], offending: [] },
     warnings: [],
   });

@@ -82,7 +82,8 @@ describe('progress when stderr is not a terminal', () => {
 it('on a terminal, a cli-progress bar instead of lines', () => {
   const out = sink(true);
   const extra = { cursorTo: () => true, clearLine: () => true, moveCursor: () => true, on: () => out, removeListener: () => out };
-  const progress = createProgressReporter({ stream: { ...out, ...extra } as unknown as NodeJS.WritableStream, total: 20, durationMs: undefined });
+  const stream = { ...out, ...extra } as unknown as NodeJS.WritableStream;
+  const progress = createProgressReporter({ stream, total: 20, durationMs: undefined });
   progress.update(at(10));
   progress.stop();
   expect(out.lines.join('')).toContain('probe [');

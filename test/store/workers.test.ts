@@ -19,7 +19,13 @@ const BASIC = `Basic ${Buffer.from('admin:pw').toString('base64')}`;
 const run = randomBytes(3).toString('hex');
 
 /** One request on its own connection (agent: false), so the cluster spreads them over the workers. */
-function send(port: number, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<{ status: number; text: string }> {
+function send(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/json', ...headers }, agent: false }, (res) => {
       let text = '';
