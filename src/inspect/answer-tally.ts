@@ -13,21 +13,21 @@ export class AnswerTally {
   usageChunks = 0;
   private readonly finishCount = new Map<number, number>();
 
-  /** Adds one chunk's choices; returns the choices that got content after their finish, and a second finish. */
-  addChoices(choices: ChoiceFacts): { contentAfterFinish: number[]; secondFinish: number[] } {
-    const contentAfterFinish: number[] = [];
-    const secondFinish: number[] = [];
+  /** Adds one chunk's choices; returns the choices that got content after their finish and a second finish (undefined: none). */
+  addChoices(choices: ChoiceFacts): { contentAfterFinish: number[]; secondFinish: number[] } | undefined {
+    // Every chunk comes through here: nothing is allocated unless a choice breaks the rules.
+    let found: { contentAfterFinish: number[]; secondFinish: number[] } | undefined;
     for (const index of choices.withContent) {
       this.contentSeen = true;
-      if ((this.finishCount.get(index) ?? 0) > 0) contentAfterFinish.push(index);
+      if ((this.finishCount.get(index) ?? 0) > 0) (found ??= { contentAfterFinish: [], secondFinish: [] }).contentAfterFinish.push(index);
     }
     for (const index of choices.finished) {
       if (this.finishCount.size >= MAX_TRACKED_CHOICES && !this.finishCount.has(index)) continue;
       const n = (this.finishCount.get(index) ?? 0) + 1;
       this.finishCount.set(index, n);
-      if (n === 2) secondFinish.push(index);
+      if (n === 2) (found ??= { contentAfterFinish: [], secondFinish: [] }).secondFinish.push(index);
     }
-    return { contentAfterFinish, secondFinish };
+    return found;
   }
 
   /** Counts one usage chunk; returns how many there were. */

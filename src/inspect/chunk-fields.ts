@@ -290,11 +290,12 @@ export class ContentChunkTemplate {
    * the offset just past its blank line; else -1.
    */
   match(text: string, start: number, limit: number): number {
+    // startsWith compares in place: no substring is made per event (this runs for every fast-path event).
     const textStart = start + this.prefix.length;
-    if (textStart > limit || text.slice(start, textStart) !== this.prefix) return -1;
+    if (textStart > limit || !text.startsWith(this.prefix, start)) return -1;
     const close = innerStringEnd(text, textStart, limit);
     if (close === -1) return -1;
     const end = close + this.suffix.length;
-    return end <= limit && text.slice(close, end) === this.suffix ? end : -1;
+    return end <= limit && text.startsWith(this.suffix, close) ? end : -1;
   }
 }

@@ -15,6 +15,17 @@ import { pairStarvation } from './starvation.js';
 import { AnswerTally } from './answer-tally.js';
 import type { LiveOwner, RecentAnswer } from './store.js';
 
+
+/** What a chunk with no finding returns (shared, frozen: nothing may add to it). */
+const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
+/** `out` with `f` appended (the array made on the first finding); `out` unchanged when there is none. */
+function addTo(out: Finding[] | undefined, f: Finding | undefined): Finding[] | undefined {
+  if (f === undefined) return out;
+  (out ??= []).push(f);
+  return out;
+}
+
 /** Chunks a request tracks per choice at most for structure rules. */
 
 export class RequestJudge {
@@ -31,6 +42,8 @@ export class RequestJudge {
   private driftedContent = false;
   private reusedFirst = false;
   private lastModel: string | undefined;
+  private lastRawModel: string | undefined;
+  private lastNormalized: string | undefined;
   private firstModel: string | undefined;
   private nameVote: { modelId: string; provider: string | undefined; name: string } | undefined;
   private modelFound = false;
@@ -129,39 +142,51 @@ export class RequestJudge {
   }
 
   /** One parsed chunk (or JSON body). */
-  onChunk(fields: ChunkFields): Finding[] {
-    const out: Finding[] = [];
+  onChunk(fields: ChunkFields, echoJudged = false): readonly Finding[] {
+    // Called for every parsed chunk: no allocation unless something is found (one array, filled in place).
+    let out: Finding[] | undefined;
     if (fields.error) this.errorSeen = true;
-    if (fields.requestId !== undefined) out.push(...this.onEcho(fields.requestId, 'chunk'));
+    if (!echoJudged && fields.requestId !== undefined) for (const f of this.onEcho(fields.requestId, 'chunk')) out = addTo(out, f);
     const choices = fields.choices;
     const usageOnly = choices !== undefined && choices.empty;
     // The habit key (habitKey) must be the same for the first id as at the end: the model name is known first.
-    if (fields.model !== undefined && this.firstModel === undefined) this.firstModel = this.d.normalizeName(fields.model);
-    if (fields.id !== undefined) out.push(...this.onId(fields.id, usageOnly));
-    if (fields.model !== undefined) out.push(...this.onModel(fields.model));
+    if (fields.model !== undefined && this.firstModel === undefined) this.firstModel = this.normalized(fields.model);
+    if (fields.id !== undefined) out = addTo(out, this.onId(fields.id, usageOnly));
+    if (fields.model !== undefined) out = addTo(out, this.onModel(fields.model));
     if (this.facts.shape !== undefined) {
       const created = this.createdChecked ? undefined : fields.created;
       if (fields.created !== undefined) this.createdChecked = true;
-      out.push(...checkChunkShape(this.facts.shape, choices, created, this.d.shape));
+      if (choices !== undefined || created !== undefined) {
+        for (const f of checkChunkShape(this.facts.shape, choices, created, this.d.shape)) out = addTo(out, f);
+      }
     }
     if (choices !== undefined) {
-      const { contentAfterFinish, secondFinish } = this.tally.addChoices(choices);
-      for (const index of contentAfterFinish) out.push({ reason: 'content_after_finish', evidence: { choice: index } });
-      for (const index of secondFinish) out.push({ reason: 'duplicate_finish_reason', evidence: { choice: index } });
+      const tallied = this.tally.addChoices(choices);
+      if (tallied !== undefined) {
+        for (const index of tallied.contentAfterFinish) out = addTo(out, { reason: 'content_after_finish', evidence: { choice: index } });
+        for (const index of tallied.secondFinish) out = addTo(out, { reason: 'duplicate_finish_reason', evidence: { choice: index } });
+      }
     }
     if (fields.usage !== undefined) {
       const usageChunks = this.tally.addUsage();
-      if (usageChunks === 2) out.push({ reason: 'duplicate_usage', evidence: { seen: '2' } });
+      if (usageChunks === 2) out = addTo(out, { reason: 'duplicate_usage', evidence: { seen: '2' } });
       if (usageChunks === 1) {
         this.completionTokens = fields.usage.outputTokens;
         this.promptTokens = fields.usage.inputTokens;
-        if (this.facts.shape !== undefined) {
-          const f = checkCompletionTokens(this.facts.shape, fields.usage.outputTokens, this.d.shape);
-          if (f !== undefined) out.push(f);
-        }
+        const shape = this.facts.shape;
+        if (shape !== undefined) out = addTo(out, checkCompletionTokens(shape, fields.usage.outputTokens, this.d.shape));
       }
     }
-    return this.countAll(out);
+    return out === undefined ? NO_FINDINGS : this.countAll(out);
+  }
+
+  /** The normalized name of a response's raw model name; chunks repeat it, so the last one is remembered. */
+  private normalized(raw: string): string {
+    if (raw !== this.lastRawModel) {
+      this.lastRawModel = raw;
+      this.lastNormalized = this.d.normalizeName(raw);
+    }
+    return this.lastNormalized as string;
   }
 
   /** The fast path counted a content chunk from its bytes (same fields as the last parsed one, other text). */
@@ -191,14 +216,14 @@ export class RequestJudge {
     return this.firstModel ?? this.facts.upstream ?? 'upstream';
   }
 
-  private onId(id: string, usageOnly: boolean): Finding[] {
-    if (id === this.lastId) return [];
+  private onId(id: string, usageOnly: boolean): Finding | undefined {
+    if (id === this.lastId) return undefined;
     const store = this.d.store;
     const habit = store.habits.habit(this.habitKey());
     const first = this.firstId === undefined;
-    const out: Finding[] = [];
+    let out: Finding | undefined;
     if (this.claimedSet.has(id)) {
-      out.push({ reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'reappeared' } });
+      out = { reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'reappeared' } };
     } else {
       const live = store.liveOwner(id);
       const delivered = live === undefined ? store.deliveredOwner(id) : undefined;
@@ -207,17 +232,16 @@ export class RequestJudge {
         if (first) this.reusedFirst = true;
         if (habit.reuse === 'unique') {
           const inflight = live !== undefined;
-          out.push(
+          out =
             first || !inflight
               ? { reason: 'completion_id_collision', evidence: { seen: id, other_request_id: owner.requestId, other_state: inflight ? 'in_flight' : 'finished' } }
-              : { reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, other_request_id: owner.requestId, rule: 'inflight_owner' } },
-          );
+              : { reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, other_request_id: owner.requestId, rule: 'inflight_owner' } };
         }
       } else if (!first && !usageOnly) {
         this.driftedContent = true;
         // With ids known to be stable, the first foreign id is a finding at once: block mode stops before it.
         if (habit.stability === 'stable') {
-          out.push({ reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'stable_habit' } });
+          out = { reason: 'completion_id_interleave', evidence: { seen: id, previous_id: this.lastId, rule: 'stable_habit' } };
         }
       }
     }
@@ -241,28 +265,28 @@ export class RequestJudge {
     return sameKey && owner.session !== undefined && owner.session === this.session;
   }
 
-  private onModel(raw: string): Finding[] {
-    const name = this.d.normalizeName(raw);
-    if (name === this.lastModel) return [];
+  private onModel(raw: string): Finding | undefined {
+    const name = this.normalized(raw);
+    if (name === this.lastModel) return undefined;
     this.lastModel = name;
     this.firstModel ??= name;
     const requestModel = this.facts.requestModel;
     if (requestModel !== undefined && requestModel.trim() !== '') {
       const expected = this.d.normalizeName(requestModel);
-      return expected === name ? [] : [this.modelFinding(expected, name, 'request_body')];
+      return expected === name ? undefined : this.modelFinding(expected, name, 'request_body');
     }
     const b = this.binding();
-    if (b?.modelId === undefined) return [];
+    if (b?.modelId === undefined) return undefined;
     const verdict = this.d.store.names.judge(b.modelId, b.provider, name);
-    if (verdict.kind === 'known') return [];
+    if (verdict.kind === 'known') return undefined;
     if (verdict.kind === 'pending') {
       this.nameVote ??= { modelId: b.modelId, provider: b.provider, name };
-      return [];
+      return undefined;
     }
-    if (verdict.kind === 'foreign') return [this.modelFinding(verdict.expected, name, 'consensus')];
+    if (verdict.kind === 'foreign') return this.modelFinding(verdict.expected, name, 'consensus');
     const finding = this.modelFinding(verdict.expected ?? `model ${b.modelId.slice(0, 10)}…`, name, 'other_model');
     finding.evidence.other_model_id = verdict.otherModelId;
-    return [finding];
+    return finding;
   }
 
   private modelFinding(expected: string, seen: string, source: string): Finding {

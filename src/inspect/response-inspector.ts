@@ -284,7 +284,7 @@ export class ResponseInspector implements SseEventSkipper {
     }
     if (this.judge !== undefined) {
       // The echo in the chunk was judged just above; the judge reads the rest.
-      for (const f of this.judge.onChunk({ ...fields, requestId: undefined })) this.raise(f);
+      for (const f of this.judge.onChunk(fields, true)) this.raise(f);
       if (fields.id !== undefined) this.firstId ??= fields.id;
       if (fields.model !== undefined) this.responseModel ??= fields.model;
       if (fields.usage !== undefined) this.usage = fields.usage;
