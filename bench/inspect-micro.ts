@@ -1,7 +1,7 @@
 /**
  * Micro-benchmark of the inspector's per-chunk hot path: SSE parser alone, parser + ResponseInspector (with and
- * without the fast path for repeated chunks), and
- * InspectStream (flag mode) against a bare PassThrough, on realistic router streams cut into ~60-byte chunks.
+ * without the fast path for repeated chunks), flag mode as shipped (the relay's chunk handed to a BodyObserver) and
+ * block mode's InspectStream, against a bare PassThrough, on realistic router streams cut into ~60-byte chunks.
  *
  *   npx tsx bench/inspect-micro.ts
  *
