@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { collect } from '../config/values.js';
 import { resolveSimulatorConfig, SIM_ENV, DEFAULT_SIM_PORT, DEFAULT_SIM_HOST, type SimulateRouterConfig } from './config.js';
 import { startSimulatedRouter, type SimulatedRouter } from './router.js';
 import { SIM_BUGS } from './options.js';
@@ -28,10 +29,6 @@ export async function runSimulateRouter(config: SimulateRouterConfig, options: R
     await new Promise<void>((resolve) => options.signal.addEventListener('abort', () => resolve(), { once: true }));
   }
   await router.close();
-}
-
-function collect(value: string, previous: string[] | undefined): string[] {
-  return [...(previous ?? []), value];
 }
 
 /** `crosstalk simulate-router`: a simulated Lumerin proxy-router for demos, compose and manual testing. */

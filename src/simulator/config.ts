@@ -1,3 +1,4 @@
+import { parseBool, pick } from '../config/values.js';
 import { ConfigError } from '../errors.js';
 import { DEFAULT_MODEL_NAMES, HEX32_PATTERN, modelIdFor, type SessionSpec } from './catalogue.js';
 import { isSimBug, SIM_BUGS, type SimulatedRouterOptions } from './options.js';
@@ -36,11 +37,10 @@ export type SimulateRouterConfig = SimulatedRouterOptions & { host: string; port
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The flag's value, else the env var's, with the name to blame in an error. */
-function pick(flag: string | undefined, flagName: string, env: Env, envName: string): [string | undefined, string] {
-  if (flag !== undefined) return [flag, flagName];
-  const value = env[envName];
-  return [value === '' ? undefined : value, envName];
+/** The flag's value, else the env var's, with the name to blame in an error (the shared `pick`). */
+function flagOrEnv(flags: SimulateRouterFlags, flag: string, env: Env, envName: string): [string | undefined, string] {
+  const { value, name } = pick(flags as Record<string, unknown>, env as NodeJS.ProcessEnv, flag, envName);
+  return [value, name];
 }
 
 function integer(value: string, name: string, min: number, max: number): number {
@@ -66,21 +66,15 @@ function parseSessions(entries: readonly string[], name: string): SessionSpec[] 
     });
 }
 
-function parseBool(value: string, name: string): boolean {
-  if (/^(1|true|yes|on)$/i.test(value)) return true;
-  if (/^(0|false|no|off)$/i.test(value)) return false;
-  throw new ConfigError(`${name} must be true or false, got '${value}'`);
-}
-
 /** Validates flags and env in one place (flags win) and fills the defaults; throws ConfigError naming the option. */
 export function resolveSimulatorConfig(flags: SimulateRouterFlags, env: Env = process.env): SimulateRouterConfig {
-  const [port, portName] = pick(flags.port, '--port', env, SIM_ENV.port);
-  const [host, hostName] = pick(flags.host, '--host', env, SIM_ENV.host);
-  const [bug, bugName] = pick(flags.bug, '--bug', env, SIM_ENV.bug);
-  const [chunks, chunksName] = pick(flags.chunks, '--chunks', env, SIM_ENV.chunks);
-  const [delay, delayName] = pick(flags.chunkDelayMs, '--chunk-delay-ms', env, SIM_ENV.chunkDelayMs);
-  const [auth, authName] = pick(flags.auth, '--auth', env, SIM_ENV.auth);
-  const [seed] = pick(flags.seed, '--seed', env, SIM_ENV.seed);
+  const [port, portName] = flagOrEnv(flags, '--port', env, SIM_ENV.port);
+  const [host, hostName] = flagOrEnv(flags, '--host', env, SIM_ENV.host);
+  const [bug, bugName] = flagOrEnv(flags, '--bug', env, SIM_ENV.bug);
+  const [chunks, chunksName] = flagOrEnv(flags, '--chunks', env, SIM_ENV.chunks);
+  const [delay, delayName] = flagOrEnv(flags, '--chunk-delay-ms', env, SIM_ENV.chunkDelayMs);
+  const [auth, authName] = flagOrEnv(flags, '--auth', env, SIM_ENV.auth);
+  const [seed] = flagOrEnv(flags, '--seed', env, SIM_ENV.seed);
   const sessionsRaw = flags.sessions !== undefined && flags.sessions.length > 0 ? flags.sessions : undefined;
   const sessionsEnv = env[SIM_ENV.sessions] === '' ? undefined : env[SIM_ENV.sessions];
   const sessionsName = sessionsRaw !== undefined ? '--sessions' : SIM_ENV.sessions;

@@ -57,7 +57,7 @@ describe('simulate-router configuration', () => {
     [{ auth: 'admin' }, {}, '--auth must be user:pass or none'],
     [{ sessions: ['llama=0x12'] }, {}, "--sessions entries must look like <model>=0x<64 hex>, got 'llama=0x12'"],
     [{}, { [SIM_ENV.sessions]: `0x${'0'.repeat(64)}=${SESSION}` }, `CROSSTALK_SIM_SESSIONS names unknown model id 0x${'0'.repeat(64)}; use a model name`],
-    [{}, { [SIM_ENV.echoRequestId]: 'maybe' }, "CROSSTALK_SIM_ECHO_REQUEST_ID must be true or false, got 'maybe'"],
+    [{}, { [SIM_ENV.echoRequestId]: 'maybe' }, 'CROSSTALK_SIM_ECHO_REQUEST_ID must be true or false (got "maybe")'],
     [{ host: 'a b' }, {}, '--host must be a host name or IP'],
   ])('rejects %j %j', (flags, env, message) => {
     expect(() => resolveSimulatorConfig(flags, env)).toThrow(new ConfigError(message));
