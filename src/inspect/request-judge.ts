@@ -252,6 +252,8 @@ export class RequestJudge {
       if (this.facts.keyFingerprint !== undefined) owner.key = this.facts.keyFingerprint;
       if (this.session !== undefined) owner.session = this.session;
       if (this.facts.trace !== undefined) owner.trace = this.facts.trace;
+      // The habit key of a session whose model is unknown (a replica's late check keys it the same way).
+      if (this.firstModel !== undefined) owner.model = this.firstModel;
       store.claimLive(id, owner);
     }
     this.firstId ??= id;

@@ -259,11 +259,15 @@ export class SharedDetectionStore implements DetectionStore {
     if (plain.length > 0) this.local.applyRemote(plain);
   }
 
-  /** The provider's id habit as the judge keys it when the session's model is known; undefined otherwise. */
-  private habitUnique(session: string | undefined): boolean {
+  /**
+   * Whether the provider's ids are unique, keyed as the judge keys its habit (request-judge.ts `habitKey`): the
+   * session's on-chain model and provider when known, else the answer's normalized model name.
+   */
+  private habitUnique(session: string | undefined, model: string | undefined): boolean {
     const b = session === undefined ? undefined : this.local.session(session);
-    if (b?.modelId === undefined) return false;
-    return this.local.habits.habit(`${b.modelId}|${b.provider ?? ''}`).reuse === 'unique';
+    const key = b?.modelId !== undefined ? `${b.modelId}|${b.provider ?? ''}` : model;
+    if (key === undefined) return false;
+    return this.local.habits.habit(key).reuse === 'unique';
   }
 
   /** A remote request holds `id`: does a request of this replica (in flight, or finished here) hold it too? */
@@ -275,7 +279,7 @@ export class SharedDetectionStore implements DetectionStore {
       const delivered = this.local.deliveredOwner(id);
       if (delivered !== undefined && this.localOwners.has(delivered)) mine = delivered;
     }
-    if (mine === undefined || sameUser(mine, other) || !this.habitUnique(mine.session ?? other.session)) return;
+    if (mine === undefined || sameUser(mine, other) || !this.habitUnique(mine.session ?? other.session, mine.model ?? other.model)) return;
     const token = live?.token;
     if (this.reported.get(`${mine.requestId}|${replica}|${other.requestId}`) !== undefined) return;
     this.markReported(mine.requestId, replica, other.requestId);

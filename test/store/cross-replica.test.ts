@@ -128,4 +128,19 @@ describeRedis('two replicas sharing detection through Redis', () => {
     expect(a.store.deliveredOwner('chatcmpl-b-199-c1ea9')?.requestId).toBe('clean-b-199');
     expect(b.store.deliveredOwner('chatcmpl-a-0-c1ea9')?.requestId).toBe('clean-a-0');
   });
+
+  it('on sessions never seen opened the late check keys the habit by the answer\'s model, as the judge does', async () => {
+    // The 2 × 200 clean streams above ran on unbound sessions: the habit under the model name is unique on both.
+    const first = startStream(a, { requestId: 'unbound-a', session: session(2000), key: 'key-ulla', id: 'chatcmpl-unbound-3e3e' });
+    first.feed(2);
+    await sync(a, b);
+    const second = startStream(b, { requestId: 'unbound-b', session: session(2001), key: 'key-uwe', id: 'chatcmpl-unbound-3e3e' });
+    second.feed(1);
+    expect(second.findings.map((f) => [f.reason, f.evidence.other_request_id])).toEqual([['completion_id_collision', 'unbound-a']]);
+    await sync(b, a);
+    expect(a.late.map((l) => [l.token, l.requestId, l.other.requestId])).toEqual([[first.judge.token, 'unbound-a', 'unbound-b']]);
+    first.end();
+    second.end();
+    a.late.length = 0;
+  });
 });
