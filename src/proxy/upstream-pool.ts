@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import { Client, Pool, type Dispatcher } from 'undici';
 import { checkRequestIdEcho } from '../inspect/detectors.js';
 import { HEADER_REQUEST_ID } from '../protocol/headers.js';
@@ -24,6 +25,8 @@ export interface PoolOptions {
 
 interface Exchange {
   controller?: Dispatcher.DispatchController;
+  /** The callback API's abort (see {@link ExchangeCallbacks}). */
+  abort?: (err?: Error) => void;
   responded: boolean;
   cancelled: boolean;
 }
@@ -63,10 +66,10 @@ export class UpstreamPool {
       connectTimeout: options.connectTimeoutMs,
       // A sidecar verifies its upstream's certificate (reply-from's own default would not).
       connect: { rejectUnauthorized: true },
-      factory: (o, opts) => {
-        const client = new Client(o, opts);
-        return client.compose((dispatch) => (dispatchOpts, handler) => this.dispatch(client, dispatch, dispatchOpts, handler));
-      },
+      // A Client whose dispatch wraps each handler itself. Not `client.compose()`: a composed dispatcher converts
+      // every handler to the controller API and back (headers parsed to an object and re-serialised, two extra
+      // calls per chunk) and answers every property read through a Proxy trap — a per-request cost the bench showed.
+      factory: (o, opts) => new ExchangeClient(o, opts, this),
     });
   }
 
@@ -84,7 +87,9 @@ export class UpstreamPool {
     this.exchanges.delete(token);
     if (exchange.responded) return;
     exchange.cancelled = true;
-    exchange.controller?.abort(new Error('the caller closed the connection before the upstream answered'));
+    const err = new Error('the caller closed the connection before the upstream answered');
+    if (exchange.controller !== undefined) exchange.controller.abort(err);
+    else exchange.abort?.(err);
   }
 
   /** Forget an exchange that is over. */
@@ -100,50 +105,148 @@ export class UpstreamPool {
     return this.dispatcher.close();
   }
 
-  private dispatch(
-    client: Client,
-    dispatch: Dispatcher['dispatch'],
-    opts: Dispatcher.DispatchOptions,
-    handler: Handler,
-  ): boolean {
+  /** The handler `client` runs for one upstream exchange: the caller's own, wrapped for cancel and retire. */
+  wrap(client: Client, opts: Dispatcher.DispatchOptions, handler: Handler): Handler {
     const headers = opts.headers as Record<string, string | string[] | undefined> | undefined;
     const token = headers?.[HEADER_EXCHANGE_TOKEN];
-    const sentId = headers?.[HEADER_REQUEST_ID];
+    const sent = headers?.[HEADER_REQUEST_ID];
     if (headers && token !== undefined) delete headers[HEADER_EXCHANGE_TOKEN];
     const exchange = typeof token === 'string' ? this.exchanges.get(token) : undefined;
     // A token no longer registered belongs to a request that already ended (its caller left while it waited, e.g.
     // for a session look-up): it is never sent upstream.
     const over = typeof token === 'string' && exchange === undefined;
-    let foreign = false;
-    const wrapped: Handler = {
-      onRequestStart: (controller, context) => {
-        if (exchange) {
-          exchange.controller = controller;
-          if (exchange.cancelled) controller.abort(new Error('cancelled'));
-        }
-        handler.onRequestStart?.(controller, context);
-        if (over) controller.abort(new Error('the caller left before the request was sent upstream'));
-      },
-      onRequestUpgrade: (controller, statusCode, h, socket) => handler.onRequestUpgrade?.(controller, statusCode, h, socket),
-      onResponseStart: (controller, statusCode, h, statusMessage) => {
-        if (exchange) exchange.responded = true;
-        const echoed = h[HEADER_REQUEST_ID];
-        if (typeof sentId === 'string' && echoed !== undefined) {
-          const seen = Array.isArray(echoed) ? echoed.join(', ') : echoed;
-          foreign = checkRequestIdEcho(sentId, seen).echo === 'mismatch';
-        }
-        handler.onResponseStart?.(controller, statusCode, h, statusMessage);
-      },
-      onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
-      onResponseEnd: (controller, trailers) => {
-        if (foreign) {
-          this.retiredConnections++;
-          retireSocketOf(client);
-        }
-        handler.onResponseEnd?.(controller, trailers);
-      },
-      onResponseError: (controller, err) => handler.onResponseError?.(controller, err),
+    const sentId = typeof sent === 'string' ? sent : undefined;
+    const retire = () => {
+      this.retiredConnections++;
+      retireSocketOf(client);
     };
-    return dispatch(opts, wrapped);
+    // The callback API (what undici's own request() handler, and so reply-from's, implements) is wrapped in kind;
+    // a handler of the controller API gets the controller-API wrapper.
+    if (handler.onRequestStart === undefined) return new ExchangeCallbacks(handler, exchange, over, sentId, retire);
+    return controllerWrapper(handler, exchange, over, sentId, retire);
   }
+}
+
+/** A Client that wraps every handler it is given with its pool's exchange bookkeeping. */
+class ExchangeClient extends Client {
+  constructor(
+    origin: string | URL,
+    options: Client.Options,
+    private readonly exchanges: UpstreamPool,
+  ) {
+    super(origin, options);
+  }
+
+  override dispatch(opts: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    return super.dispatch(opts, this.exchanges.wrap(this, opts, handler));
+  }
+}
+
+/** The upstream's `x-request-id` values in raw headers (name, value, name, value…), joined as Node joins them. */
+function echoedRequestId(raw: readonly (Buffer | string)[]): string | undefined {
+  let seen: string | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as Buffer | string;
+    if (name.length !== HEADER_REQUEST_ID.length || name.toString('latin1').toLowerCase() !== HEADER_REQUEST_ID) continue;
+    const value = (raw[i + 1] as Buffer | string).toString('latin1');
+    seen = seen === undefined ? value : `${seen}, ${value}`;
+  }
+  return seen;
+}
+
+/** One exchange in the callback API: forwards every call to the caller's handler, and notes what the pool needs. */
+class ExchangeCallbacks implements Handler {
+  private foreign = false;
+
+  constructor(
+    private readonly inner: Handler,
+    private readonly exchange: Exchange | undefined,
+    private readonly over: boolean,
+    private readonly sentId: string | undefined,
+    private readonly retire: () => void,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    if (this.exchange) {
+      this.exchange.abort = abort;
+      if (this.exchange.cancelled) abort(new Error('cancelled'));
+    }
+    (this.inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this.inner, abort, context);
+    if (this.over) abort(new Error('the caller left before the request was sent upstream'));
+  }
+
+  onResponseStarted(): void {
+    this.inner.onResponseStarted?.();
+  }
+
+  onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.exchange) this.exchange.responded = true;
+    if (this.sentId !== undefined && statusCode >= 200) {
+      const echoed = echoedRequestId(headers);
+      if (echoed !== undefined) this.foreign = checkRequestIdEcho(this.sentId, echoed).echo === 'mismatch';
+    }
+    return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    return this.inner.onData?.(chunk) ?? true;
+  }
+
+  onComplete(trailers: string[] | null): void {
+    if (this.foreign) this.retire();
+    this.inner.onComplete?.(trailers);
+  }
+
+  onError(err: Error): void {
+    this.inner.onError?.(err);
+  }
+
+  onUpgrade(statusCode: number, headers: Buffer[] | string[] | null, socket: Duplex): void {
+    this.inner.onUpgrade?.(statusCode, headers, socket);
+  }
+
+  onBodySent(chunkSize: number, totalBytesSent: number): void {
+    this.inner.onBodySent?.(chunkSize, totalBytesSent);
+  }
+
+  onRequestSent(): void {
+    (this.inner as { onRequestSent?: () => void }).onRequestSent?.();
+  }
+}
+
+/** The same bookkeeping for a handler of the controller API. */
+function controllerWrapper(
+  handler: Handler,
+  exchange: Exchange | undefined,
+  over: boolean,
+  sentId: string | undefined,
+  retire: () => void,
+): Handler {
+  let foreign = false;
+  return {
+    onRequestStart: (controller, context) => {
+      if (exchange) {
+        exchange.controller = controller;
+        if (exchange.cancelled) controller.abort(new Error('cancelled'));
+      }
+      handler.onRequestStart?.(controller, context);
+      if (over) controller.abort(new Error('the caller left before the request was sent upstream'));
+    },
+    onRequestUpgrade: (controller, statusCode, h, socket) => handler.onRequestUpgrade?.(controller, statusCode, h, socket),
+    onResponseStart: (controller, statusCode, h, statusMessage) => {
+      if (exchange) exchange.responded = true;
+      const echoed = h[HEADER_REQUEST_ID];
+      if (sentId !== undefined && echoed !== undefined) {
+        const seen = Array.isArray(echoed) ? echoed.join(', ') : echoed;
+        foreign = checkRequestIdEcho(sentId, seen).echo === 'mismatch';
+      }
+      handler.onResponseStart?.(controller, statusCode, h, statusMessage);
+    },
+    onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
+    onResponseEnd: (controller, trailers) => {
+      if (foreign) retire();
+      handler.onResponseEnd?.(controller, trailers);
+    },
+    onResponseError: (controller, err) => handler.onResponseError?.(controller, err),
+  };
 }
