@@ -115,15 +115,14 @@ export class UpstreamPool {
     // A token no longer registered belongs to a request that already ended (its caller left while it waited, e.g.
     // for a session look-up): it is never sent upstream.
     const over = typeof token === 'string' && exchange === undefined;
-    const sentId = typeof sent === 'string' ? sent : undefined;
-    const retire = () => {
+    const watch = new ExchangeWatch(exchange, over, typeof sent === 'string' ? sent : undefined, () => {
       this.retiredConnections++;
       retireSocketOf(client);
-    };
+    });
     // The callback API (what undici's own request() handler, and so reply-from's, implements) is wrapped in kind;
     // a handler of the controller API gets the controller-API wrapper.
-    if (handler.onRequestStart === undefined) return new ExchangeCallbacks(handler, exchange, over, sentId, retire);
-    return controllerWrapper(handler, exchange, over, sentId, retire);
+    if (handler.onRequestStart === undefined) return new ExchangeCallbacks(handler, watch);
+    return controllerWrapper(handler, watch);
   }
 }
 
@@ -154,25 +153,55 @@ function echoedRequestId(raw: readonly (Buffer | string)[]): string | undefined 
   return seen;
 }
 
-/** One exchange in the callback API: forwards every call to the caller's handler, and notes what the pool needs. */
-class ExchangeCallbacks implements Handler {
+/** What the pool notes about one exchange, whichever handler API carries it: cancel, stale token, foreign echo. */
+class ExchangeWatch {
   private foreign = false;
 
   constructor(
-    private readonly inner: Handler,
     private readonly exchange: Exchange | undefined,
+    /** The token is no longer registered: the caller already left. */
     private readonly over: boolean,
     private readonly sentId: string | undefined,
     private readonly retire: () => void,
   ) {}
 
-  onConnect(abort: (err?: Error) => void, context?: unknown): void {
-    if (this.exchange) {
-      this.exchange.abort = abort;
-      if (this.exchange.cancelled) abort(new Error('cancelled'));
-    }
-    (this.inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this.inner, abort, context);
+  /** The request is about to go out: remember how to abort it, and abort it if its caller left already. */
+  started(abort: (err: Error) => void): void {
+    if (this.exchange?.cancelled) abort(new Error('cancelled'));
     if (this.over) abort(new Error('the caller left before the request was sent upstream'));
+  }
+
+  /** The response's head: the exchange can no longer be cancelled; an echo naming another request marks the socket. */
+  responded(echoed: string | undefined): void {
+    if (this.exchange) this.exchange.responded = true;
+    if (this.sentId !== undefined && echoed !== undefined) this.foreign = checkRequestIdEcho(this.sentId, echoed).echo === 'mismatch';
+  }
+
+  /** The response ended: a connection that carried another request's bytes is retired. */
+  ended(): void {
+    if (this.foreign) this.retire();
+  }
+
+  set abort(abort: (err?: Error) => void) {
+    if (this.exchange) this.exchange.abort = abort;
+  }
+
+  set controller(controller: Dispatcher.DispatchController) {
+    if (this.exchange) this.exchange.controller = controller;
+  }
+}
+
+/** One exchange in the callback API: forwards every call to the caller's handler, and tells the watch. */
+class ExchangeCallbacks implements Handler {
+  constructor(
+    private readonly inner: Handler,
+    private readonly watch: ExchangeWatch,
+  ) {}
+
+  onConnect(abort: (err?: Error) => void, context?: unknown): void {
+    this.watch.abort = abort;
+    (this.inner.onConnect as ((abort: (err?: Error) => void, context?: unknown) => void) | undefined)?.call(this.inner, abort, context);
+    this.watch.started(abort);
   }
 
   onResponseStarted(): void {
@@ -180,11 +209,8 @@ class ExchangeCallbacks implements Handler {
   }
 
   onHeaders(statusCode: number, headers: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.exchange) this.exchange.responded = true;
-    if (this.sentId !== undefined && statusCode >= 200) {
-      const echoed = echoedRequestId(headers);
-      if (echoed !== undefined) this.foreign = checkRequestIdEcho(this.sentId, echoed).echo === 'mismatch';
-    }
+    // 1xx heads are informational: the response's own head comes after them.
+    if (statusCode >= 200) this.watch.responded(echoedRequestId(headers));
     return this.inner.onHeaders?.(statusCode, headers, resume, statusText) ?? true;
   }
 
@@ -193,7 +219,7 @@ class ExchangeCallbacks implements Handler {
   }
 
   onComplete(trailers: string[] | null): void {
-    if (this.foreign) this.retire();
+    this.watch.ended();
     this.inner.onComplete?.(trailers);
   }
 
@@ -214,37 +240,23 @@ class ExchangeCallbacks implements Handler {
   }
 }
 
-/** The same bookkeeping for a handler of the controller API. */
-function controllerWrapper(
-  handler: Handler,
-  exchange: Exchange | undefined,
-  over: boolean,
-  sentId: string | undefined,
-  retire: () => void,
-): Handler {
-  let foreign = false;
+/** The same for a handler of the controller API. */
+function controllerWrapper(handler: Handler, watch: ExchangeWatch): Handler {
   return {
     onRequestStart: (controller, context) => {
-      if (exchange) {
-        exchange.controller = controller;
-        if (exchange.cancelled) controller.abort(new Error('cancelled'));
-      }
+      watch.controller = controller;
       handler.onRequestStart?.(controller, context);
-      if (over) controller.abort(new Error('the caller left before the request was sent upstream'));
+      watch.started((err) => controller.abort(err));
     },
     onRequestUpgrade: (controller, statusCode, h, socket) => handler.onRequestUpgrade?.(controller, statusCode, h, socket),
     onResponseStart: (controller, statusCode, h, statusMessage) => {
-      if (exchange) exchange.responded = true;
       const echoed = h[HEADER_REQUEST_ID];
-      if (sentId !== undefined && echoed !== undefined) {
-        const seen = Array.isArray(echoed) ? echoed.join(', ') : echoed;
-        foreign = checkRequestIdEcho(sentId, seen).echo === 'mismatch';
-      }
+      watch.responded(Array.isArray(echoed) ? echoed.join(', ') : echoed);
       handler.onResponseStart?.(controller, statusCode, h, statusMessage);
     },
     onResponseData: (controller, chunk) => handler.onResponseData?.(controller, chunk),
     onResponseEnd: (controller, trailers) => {
-      if (foreign) retire();
+      watch.ended();
       handler.onResponseEnd?.(controller, trailers);
     },
     onResponseError: (controller, err) => handler.onResponseError?.(controller, err),
