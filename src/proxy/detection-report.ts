@@ -17,14 +17,13 @@ import type { Logger } from 'pino';
 import { TtlLru, type Finding, type JudgeSummary, type PeerFinding } from '../inspect/index.js';
 import {
   CROSSTALK_DETECTED,
-  CROSSTALK_LINK_REASON,
   CROSSTALK_REASONS,
   CROSSTALK_RELATED_REQUEST_IDS,
   CROSSTALK_REQUEST_ID,
   SPAN_NAME_PEER_FINDING,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
-import { findingEventAttributes } from './incident-recorder.js';
+import { findingEventAttributes, requestLink } from './incident-recorder.js';
 import { MAX_INCIDENT_IDS, type Incident, type IncidentLog, type RelatedRequest } from './incidents.js';
 import type { RequestContext } from './request-context.js';
 
@@ -118,8 +117,7 @@ export class DetectionReport {
       findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'paired';
     for (const l of summary.links) {
       const context = isSpanContext(l.link) ? l.link : this.seeds.get(l.requestId)?.spanContext;
-      if (context === undefined) continue;
-      span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: l.requestId, [CROSSTALK_LINK_REASON]: reasonFor(l.requestId) } });
+      if (context !== undefined) span.addLink(requestLink(context, l.requestId, reasonFor(l.requestId)));
     }
     const related = relatedRequestIds(ctx.requestId, findings, summary.links);
     for (const p of summary.peerFindings) {
@@ -150,16 +148,12 @@ export class DetectionReport {
 
   /**
    * A late shared finding for a request of this replica that has ended (issue 17 item 2): its incident amended or
-   * added, a short span in its trace linked to the other replica's request span. False when the request is no
-   * longer remembered here (its incident then names nothing more than the log line does).
+   * added, a short span in its trace linked to the other replica's request span. A request no longer remembered here
+   * is counted only (the log line names it).
    */
-  onLateFinding(requestId: string, finding: Finding, other: { requestId: string; replica: string; spanContext?: SpanContext }): boolean {
-    if (this.seeds.get(requestId) === undefined) {
-      this.deps.metrics.detected.inc({ reason: finding.reason });
-      return false;
-    }
-    this.recordEnded(requestId, finding, other, {});
-    return true;
+  onLateFinding(requestId: string, finding: Finding, other: { requestId: string; spanContext?: SpanContext | undefined }): void {
+    if (this.seeds.get(requestId) === undefined) this.deps.metrics.detected.inc({ reason: finding.reason });
+    else this.recordEnded(requestId, finding, other, {});
   }
 
   private recordEnded(
@@ -200,14 +194,7 @@ export class DetectionReport {
     }
     // The request's span has ended: a short span in its trace carries the finding, linked to the finder's span.
     if (peerContext !== undefined) {
-      const links = foundBy.spanContext === undefined
-        ? []
-        : [
-            {
-              context: foundBy.spanContext,
-              attributes: { [CROSSTALK_REQUEST_ID]: foundBy.requestId, [CROSSTALK_LINK_REASON]: finding.reason },
-            },
-          ];
+      const links = foundBy.spanContext === undefined ? [] : [requestLink(foundBy.spanContext, foundBy.requestId, finding.reason)];
       const span = tracer.startSpan(
         SPAN_NAME_PEER_FINDING,
         {

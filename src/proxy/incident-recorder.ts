@@ -3,7 +3,7 @@
  * requests on other replicas), one `/incidents` entry naming every related request with the replica that served it
  * and its trace id (issue 17 item 5), one WARN log line. Ids only, never content or credentials.
  */
-import { SpanStatusCode, TraceFlags, type AttributeValue, type SpanContext } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, type AttributeValue, type Link, type SpanContext } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import type { Finding, JudgeSummary, ReasonCode } from '../inspect/index.js';
 import { parseTraceRef } from '../store/records.js';
@@ -27,6 +27,11 @@ export function findingEventAttributes(finding: Finding): Record<string, Attribu
     if (value !== undefined) attributes[CROSSTALK_EVIDENCE_PREFIX + key] = value;
   }
   return attributes;
+}
+
+/** A span link to the span of request `requestId`, saying why (`crosstalk.link.reason`). */
+export function requestLink(context: SpanContext, requestId: string, reason: string): Link {
+  return { context, attributes: { [CROSSTALK_REQUEST_ID]: requestId, [CROSSTALK_LINK_REASON]: reason } };
 }
 
 /** What the shared store (issue 17) tells the proxy about other replicas; absent with the in-memory store. */
@@ -126,7 +131,7 @@ export class IncidentRecorder {
       const context = remoteSpanContext(shared.remoteRequest(requestId)?.trace);
       if (context === undefined) continue;
       const reason = findings.find((f) => f.evidence.other_request_id === requestId)?.reason ?? 'related';
-      ctx.span.addLink({ context, attributes: { [CROSSTALK_REQUEST_ID]: requestId, [CROSSTALK_LINK_REASON]: reason } });
+      ctx.span.addLink(requestLink(context, requestId, reason));
     }
   }
 }

@@ -23,8 +23,6 @@ import {
   CROSSTALK_INFLIGHT_API_KEY,
   CROSSTALK_INFLIGHT_SESSION,
   CROSSTALK_INSPECTION_SKIPPED,
-  CROSSTALK_LINK_REASON,
-  CROSSTALK_REQUEST_ID,
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
   EVENT_CROSSTALK_DETECTED,
@@ -32,7 +30,7 @@ import {
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
 import { DetectionReport, relatedRequestIds } from './detection-report.js';
-import { IncidentRecorder, findingEventAttributes, remoteSpanContext, type SharedReplicas } from './incident-recorder.js';
+import { IncidentRecorder, findingEventAttributes, remoteSpanContext, requestLink, type SharedReplicas } from './incident-recorder.js';
 import type { IncidentLog } from './incidents.js';
 import { traceRef } from '../store/records.js';
 import type { LateFinding } from '../store/shared-store.js';
@@ -344,16 +342,11 @@ export class ProxyInspection {
       const raised = this.guard(ctx, (inspector) => inspector.raiseExternal(late.finding));
       if (raised === undefined) this.addProxyFinding(ctx, late.finding);
       if (otherContext !== undefined) {
-        const attributes = { [CROSSTALK_REQUEST_ID]: late.other.requestId, [CROSSTALK_LINK_REASON]: late.finding.reason };
-        ctx.span.addLink({ context: otherContext, attributes });
+        ctx.span.addLink(requestLink(otherContext, late.other.requestId, late.finding.reason));
       }
       if (raised === true && this.blocking && ctx.stopBody !== undefined) stopped = ctx.stopBody();
     } else {
-      this.report_.onLateFinding(late.requestId, late.finding, {
-        requestId: late.other.requestId,
-        replica: late.other.replica,
-        ...(otherContext !== undefined && { spanContext: otherContext }),
-      });
+      this.report_.onLateFinding(late.requestId, late.finding, { requestId: late.other.requestId, spanContext: otherContext });
     }
     this.logger.warn(
       {
