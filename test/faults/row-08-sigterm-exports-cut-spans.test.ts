@@ -5,7 +5,7 @@ import { CROSSTALK_STREAM_END_REASON } from '../../src/telemetry/attributes.js';
 import { startUpstream } from '../helpers/proxy-harness.js';
 import { startOtlpReceiver } from '../helpers/otlp-receiver.js';
 import { once, signal } from './fault-kit.js';
-import { freePortPair } from '../helpers/child-ports.js';
+import { freePortPair, waitUntilUp } from '../helpers/child-ports.js';
 
 /**
  * Issue 14 row 8: SIGTERM while streams outlive --shutdown-timeout: the streams were cut visibly, but 0 of 30 spans
@@ -14,19 +14,6 @@ import { freePortPair } from '../helpers/child-ports.js';
  */
 
 const STREAMS = 12;
-
-async function waitUntilUp(url: string): Promise<void> {
-  for (;;) {
-    try {
-      const res = await request(url);
-      await res.body.text();
-      if (res.statusCode === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', () => {
   it.each(['flag', 'block'])('%s mode: every cut stream\'s span reaches the collector with end_reason=shutdown, then the process exits 0', async (mode) => {
@@ -88,8 +75,7 @@ describe('SIGTERM with streams outliving --shutdown-timeout (issue 14 row 8)', (
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const exited = once<number | null>(child, 'exit');
     // A child that dies at start-up fails the test with its stderr rather than a timeout.
-    const up = await Promise.race([waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`).then(() => 'up'), exited.then(() => 'exited')]);
-    expect(up, stderr).toBe('up');
+    await waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`, child, () => stderr);
     stage = 'up';
 
     const bodies = Array.from({ length: STREAMS }, async (_, n) => {

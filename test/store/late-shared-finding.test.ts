@@ -10,7 +10,8 @@ import { keyOf } from '../detection/e2e.js';
 import { REDIS_URL, describeRedis, uniquePrefix } from './harness.js';
 
 // Issue 17 items 2 and 5: a shared fact that reaches a replica after it judged on local knowledge. Two real
-// sidecars in block mode, one Redis. A request still in flight is stopped from that point (the caller gets the
+// sidecars in block mode, one Redis, each behind a gateway as the real one sends (session per key, Basic auth, no
+// key header, no model in the body). A request still in flight is stopped from that point (the caller gets the
 // crosstalk error event after what it already had, never the rest) and recorded as blocked; a request already
 // finished gets an incident and a span in its trace. Both sides' incidents name the other request with its
 // replica and trace id, and the spans link to each other across the two processes' traces.
@@ -45,13 +46,13 @@ describeRedis('a late shared finding (block mode, two sidecars)', () => {
     let script: (chat: ScriptedChat) => void = (chat) => writeSse(chat.res, answer({ model: chat.model, id: () => `chatcmpl-${run}-${chat.n}-5be1a9` }));
     const router = await startScriptedRouter({ answer: (chat) => script(chat) });
     const store = { kind: 'redis' as const, url: REDIS_URL as string, keyPrefix: uniquePrefix() };
-    const a = await startProxy(router.url, { sessionScope: 'key', onCrosstalk: 'block', store });
-    const b = await startProxy(router.url, { sessionScope: 'key', onCrosstalk: 'block', store });
+    const a = await startProxy(router.url, { onCrosstalk: 'block', store });
+    const b = await startProxy(router.url, { onCrosstalk: 'block', store });
     const [replicaA, replicaB] = [storeOf(a).replica, storeOf(b).replica];
     expect(replicaA).not.toBe(replicaB);
     const auth = { username: 'admin', password: 'pw' };
-    const gwA = new SimulatedGateway({ baseUrl: a.url, mode: 'session-per-key', auth, keyHeader: 'x-api-key' });
-    const gwB = new SimulatedGateway({ baseUrl: b.url, mode: 'session-per-key', auth, keyHeader: 'x-api-key' });
+    const gwA = new SimulatedGateway({ baseUrl: a.url, mode: 'session-per-key', auth });
+    const gwB = new SimulatedGateway({ baseUrl: b.url, mode: 'session-per-key', auth });
     const chat = (gw: SimulatedGateway, id: string, key: string) =>
       gw.chat({ apiKey: key, model: MODEL, messages: [{ role: 'user', content: 'hello' }], headers: { 'x-request-id': id } });
 
