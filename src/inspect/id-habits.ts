@@ -10,6 +10,15 @@ export type IdStability = 'unknown' | 'stable' | 'drifting';
 /** `unique`: no answer's id was seen on another request; `reused`: fixed ids or counters; `unknown`: too few. */
 export type IdReuse = 'unknown' | 'unique' | 'reused';
 
+/**
+ * The key a provider's habit is learned and read under: the session's on-chain model and provider when known (several
+ * providers serve one model, each with its own habit), else the answer's normalized model name; undefined when
+ * neither is known. The judge and the shared store's late check both key by this.
+ */
+export function habitKeyOf(binding: { modelId?: string; provider?: string } | undefined, model: string | undefined): string | undefined {
+  return binding?.modelId !== undefined ? `${binding.modelId}|${binding.provider ?? ''}` : model;
+}
+
 export interface IdHabit {
   stability: IdStability;
   reuse: IdReuse;

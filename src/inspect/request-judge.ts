@@ -8,7 +8,7 @@ import type { ChunkFields } from './chunk-fields.js';
 import { hex32 } from './control-plane.js';
 import { classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
 import { MAX_SUMMARY_COMPLETION_IDS, type Detection, type JudgeFacts, type JudgeSummary, type PeerFinding } from './detection.js';
-import { isCounterLike } from './id-habits.js';
+import { habitKeyOf, isCounterLike } from './id-habits.js';
 import type { NameVote } from './name-consensus.js';
 import { checkChunkShape, checkCompletionTokens, requestShapeOf, type RequestShape } from './request-shape.js';
 import { pairStarvation } from './starvation.js';
@@ -211,9 +211,7 @@ export class RequestJudge {
   }
 
   private habitKey(): string {
-    const b = this.binding();
-    if (b?.modelId !== undefined) return `${b.modelId}|${b.provider ?? ''}`;
-    return this.firstModel ?? this.facts.upstream ?? 'upstream';
+    return habitKeyOf(this.binding(), this.firstModel) ?? this.facts.upstream ?? 'upstream';
   }
 
   private onId(id: string, usageOnly: boolean): Finding | undefined {

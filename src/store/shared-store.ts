@@ -10,7 +10,7 @@
  */
 import type { DeliveredOwner } from '../inspect/completion-id-window.js';
 import type { Finding } from '../inspect/detectors.js';
-import type { IdHabits, IdObservation } from '../inspect/id-habits.js';
+import { habitKeyOf, type IdHabits, type IdObservation } from '../inspect/id-habits.js';
 import type { NameConsensus, NameVote, OverturnedVote } from '../inspect/name-consensus.js';
 import { TtlLru, type Clock } from '../inspect/registries.js';
 import type { PromptRatios } from '../inspect/request-shape.js';
@@ -259,15 +259,10 @@ export class SharedDetectionStore implements DetectionStore {
     if (plain.length > 0) this.local.applyRemote(plain);
   }
 
-  /**
-   * Whether the provider's ids are unique, keyed as the judge keys its habit (request-judge.ts `habitKey`): the
-   * session's on-chain model and provider when known, else the answer's normalized model name.
-   */
+  /** Whether the provider's ids are unique, under the key the judge reads its habit by ({@link habitKeyOf}). */
   private habitUnique(session: string | undefined, model: string | undefined): boolean {
-    const b = session === undefined ? undefined : this.local.session(session);
-    const key = b?.modelId !== undefined ? `${b.modelId}|${b.provider ?? ''}` : model;
-    if (key === undefined) return false;
-    return this.local.habits.habit(key).reuse === 'unique';
+    const key = habitKeyOf(session === undefined ? undefined : this.local.session(session), model);
+    return key !== undefined && this.local.habits.habit(key).reuse === 'unique';
   }
 
   /** A remote request holds `id`: does a request of this replica (in flight, or finished here) hold it too? */
