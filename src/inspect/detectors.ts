@@ -46,6 +46,9 @@ export interface Finding {
   evidence: FindingEvidence;
 }
 
+/** No finding (shared and frozen: what the per-chunk checks return when nothing is wrong, without allocating). */
+export const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
+
 /** Where an echoed value was found. */
 export type EchoSource = 'header' | 'chunk' | 'body';
 

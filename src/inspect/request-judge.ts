@@ -6,7 +6,7 @@
 import type { DeliveredOwner } from './completion-id-window.js';
 import type { ChunkFields } from './chunk-fields.js';
 import { hex32 } from './control-plane.js';
-import { classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
+import { NO_FINDINGS, classifyRequestIdEcho, normalizeSessionId, type EchoSource, type EchoVerdict, type Finding } from './detectors.js';
 import { MAX_SUMMARY_COMPLETION_IDS, type Detection, type JudgeFacts, type JudgeSummary, type PeerFinding } from './detection.js';
 import { habitKeyOf, isCounterLike } from './id-habits.js';
 import type { NameVote } from './name-consensus.js';
@@ -15,9 +15,6 @@ import { pairStarvation } from './starvation.js';
 import { AnswerTally } from './answer-tally.js';
 import type { LiveOwner, RecentAnswer } from './store.js';
 
-
-/** What a chunk with no finding returns (shared, frozen: nothing may add to it). */
-const NO_FINDINGS: readonly Finding[] = Object.freeze([]);
 
 /** `out` with `f` appended (the array made on the first finding); `out` unchanged when there is none. */
 function addTo(out: Finding[] | undefined, f: Finding | undefined): Finding[] | undefined {

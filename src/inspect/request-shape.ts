@@ -4,7 +4,7 @@
  * belongs to another request usually disagrees with this one's shape even when both name the same model.
  */
 import type { ChoiceFacts } from './chunk-fields.js';
-import type { Finding } from './detectors.js';
+import { NO_FINDINGS, type Finding } from './detectors.js';
 
 /** The few facts read from a chat request body (no content is kept: only lengths and flags). */
 export interface RequestShape {
@@ -72,22 +72,23 @@ export function checkChunkShape(
   choices: ChoiceFacts | undefined,
   created: number | undefined,
   options: ShapeCheckOptions = DEFAULT_SHAPE_CHECK,
-): Finding[] {
-  const out: Finding[] = [];
+): readonly Finding[] {
+  // Runs for every parsed chunk: the array is made only when something is found.
+  let out: Finding[] | undefined;
   if (choices !== undefined) {
     if (choices.maxIndex >= shape.n) {
-      out.push({ reason: 'choice_index_out_of_range', evidence: { expected: `< ${shape.n}`, seen: String(choices.maxIndex) } });
+      (out ??= []).push({ reason: 'choice_index_out_of_range', evidence: { expected: `< ${shape.n}`, seen: String(choices.maxIndex) } });
     }
-    if (choices.toolCalls && !shape.toolsOffered) out.push({ reason: 'unrequested_tool_calls', evidence: { seen: 'tool_calls' } });
-    if (choices.logprobs && !shape.logprobsAsked) out.push({ reason: 'unrequested_logprobs', evidence: { seen: 'logprobs' } });
+    if (choices.toolCalls && !shape.toolsOffered) (out ??= []).push({ reason: 'unrequested_tool_calls', evidence: { seen: 'tool_calls' } });
+    if (choices.logprobs && !shape.logprobsAsked) (out ??= []).push({ reason: 'unrequested_logprobs', evidence: { seen: 'logprobs' } });
   }
   if (created !== undefined && created > 0 && created * 1000 < shape.arrivedAt - options.createdSkewMs) {
-    out.push({
+    (out ??= []).push({
       reason: 'created_before_request',
       evidence: { expected: `>= ${Math.floor((shape.arrivedAt - options.createdSkewMs) / 1000)}`, seen: String(created) },
     });
   }
-  return out;
+  return out ?? NO_FINDINGS;
 }
 
 /** Completion tokens against the request's cap. */
