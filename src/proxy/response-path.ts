@@ -39,6 +39,7 @@ function forward(
   source: Readable,
   onSourceError: (err: Error) => void,
   onChunk?: (chunk: Buffer) => void,
+  onSourceEnd?: () => void,
 ): void {
   reply.hijack();
   const res: ServerResponse = reply.raw;
@@ -49,7 +50,7 @@ function forward(
     if (!res.destroyed) res.flushHeaders();
   });
   ctx.forwarding = true;
-  relayWithTeardown(source, res, onSourceError, onChunk);
+  relayWithTeardown(source, res, onSourceError, onChunk, onSourceEnd);
 }
 
 /** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */
@@ -82,7 +83,8 @@ export class ResponsePath {
     }
     const meterOnly = (chunk: Buffer) => meter.write(chunk);
     if (ctx.controlCall !== undefined && statusCode >= 200 && statusCode < 300 && isJsonContentType(contentType)) {
-      forward(ctx, reply, upstream, onUpstreamError, this.captureControl(ctx, statusCode, upstream));
+      const capture = this.captureControl(ctx, statusCode);
+      forward(ctx, reply, upstream, onUpstreamError, capture.chunk, capture.end);
       return;
     }
     if (!ctx.inspector || ctx.degraded) {
@@ -107,11 +109,17 @@ export class ResponsePath {
     if (!inspection.blocking) {
       // Flag mode: the caller's chunk is written first, then the observer looks at it.
       const observer = new BodyObserver(inspector, kind, (err) => inspection.degrade(ctx, 'inspector_error', err));
-      upstream.once('end', () => observer.end());
-      forward(ctx, reply, upstream, onUpstreamError, (chunk) => {
-        meter.write(chunk);
-        observer.write(chunk);
-      });
+      forward(
+        ctx,
+        reply,
+        upstream,
+        onUpstreamError,
+        (chunk) => {
+          meter.write(chunk);
+          observer.write(chunk);
+        },
+        () => observer.end(),
+      );
       return;
     }
 
@@ -181,24 +189,26 @@ export class ResponsePath {
    * (at most DEFAULT_MAX_CONTROL_BODY_BYTES; a longer answer teaches nothing) is parsed at its end, before the
    * caller's response ends, so the gateway's next request on the session already meets the binding.
    */
-  private captureControl(ctx: RequestContext, status: number, upstream: UpstreamBody): (chunk: Buffer) => void {
+  private captureControl(ctx: RequestContext, status: number): { chunk: (chunk: Buffer) => void; end: () => void } {
     const chunks: Buffer[] = [];
     let bytes = 0;
-    upstream.once('end', () => {
-      if (bytes > DEFAULT_MAX_CONTROL_BODY_BYTES || chunks.length === 0) return;
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
-      } catch {
-        return;
-      }
-      this.deps.inspection.onControlResponse(ctx, status, body);
-    });
-    return (chunk: Buffer) => {
-      ctx.meter.write(chunk);
-      bytes += chunk.length;
-      if (bytes <= DEFAULT_MAX_CONTROL_BODY_BYTES) chunks.push(chunk);
-      else chunks.length = 0;
+    return {
+      chunk: (chunk: Buffer) => {
+        ctx.meter.write(chunk);
+        bytes += chunk.length;
+        if (bytes <= DEFAULT_MAX_CONTROL_BODY_BYTES) chunks.push(chunk);
+        else chunks.length = 0;
+      },
+      end: () => {
+        if (bytes > DEFAULT_MAX_CONTROL_BODY_BYTES || chunks.length === 0) return;
+        let body: unknown;
+        try {
+          body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          return;
+        }
+        this.deps.inspection.onControlResponse(ctx, status, body);
+      },
     };
   }
 

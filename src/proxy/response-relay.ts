@@ -1,56 +1,84 @@
 import type { Readable, Writable } from 'node:stream';
 
+/** One settled promise: `.then(fn)` on it queues `fn` as a microtask (no AsyncResource, unlike queueMicrotask). */
+const SETTLED = Promise.resolve();
+
 /**
- * `src.pipe(dest)`, except that everything `src` holds when it becomes readable goes out in one `dest.write()`.
+ * `src.pipe(dest)`, except that the chunks `src` emits in one tick go out in one `dest.write()`.
  *
  * Why: undici pushes every chunk of a chunked upstream body separately, and `pipe()` writes each one on. When an
  * upstream streams faster than the proxy reads, one socket read carries dozens of SSE events (measured in
- * `npm run bench`, c64 with no chunk spacing: ~50 chunks per read). Written one by one, each costs a `data` event,
- * a chunked-encoding frame (`<hex>\r\n … \r\n`, four writes into the corked socket) and its share of the writev;
- * read together (`read()` returns the whole buffer once the read's pushes are done: `readable` fires on the next
- * tick) they cost one. The bytes the caller receives are the same; only where the chunk frames fall changes, which
- * HTTP leaves to each hop. A body that arrives one chunk per read (paced streams) goes through unchanged, and no
- * chunk waits: Node's http server already holds a response's writes until the end of the tick (it corks the socket).
+ * `npm run bench`, c64 with no chunk spacing: ~50 chunks per read). Written one by one, each costs a chunked-encoding
+ * frame (`<hex>\r\n … \r\n`, four writes into the corked socket) and its share of the writev; gathered (the chunks
+ * of one socket read are emitted synchronously, and the microtask after them writes them together) they cost one.
+ * The bytes the caller receives are the same; only where the chunk frames fall changes, which HTTP leaves to each
+ * hop. A body that arrives one chunk per read (paced streams) goes through unchanged, and no chunk waits past the
+ * end of the tick it arrived in.
  *
- * Backpressure is pipe's: while `dest.write()` returns false nothing more is read, `src` fills to its
- * highWaterMark and undici stops reading the upstream socket. `onChunk` sees every chunk right after it is written.
- * Teardown is {@link relayWithTeardown}'s; this only stops reading when either side is gone.
+ * Flowing mode (`data` events), as `pipe()` reads: a paused-mode `readable` / `read()` relay paid two
+ * `process.nextTick`s per chunk (emitReadable and maybeReadMore) and `read()`'s bookkeeping, which on paced streams
+ * (one chunk per read) bought nothing.
+ *
+ * Backpressure is pipe's: while `dest.write()` returns false `src` is paused, fills to its highWaterMark and undici
+ * stops reading the upstream socket. `onChunk` sees every written chunk right after it is written. Teardown is
+ * {@link relayWithTeardown}'s; this only stops reading when either side is gone.
  */
-export function relay(src: Readable, dest: Writable, onChunk?: (chunk: Buffer) => void, end = true): void {
+export function relay(
+  src: Readable,
+  dest: Writable,
+  onChunk?: (chunk: Buffer) => void,
+  onSourceEnd?: () => void,
+  end = true,
+): void {
   let awaitingDrain = false;
+  let pending: Buffer[] = [];
+  let scheduled = false;
+  let stopped = false;
 
-  function pump(): void {
-    if (awaitingDrain) return;
-    let chunk: Buffer | null;
-    while ((chunk = src.read() as Buffer | null) !== null) {
-      if (dest.destroyed) return stop();
-      // Written first: an observer (flag-mode inspection) never delays the caller's bytes.
-      const written = dest.write(chunk);
-      onChunk?.(chunk);
-      if (!written) {
-        awaitingDrain = true;
-        dest.once('drain', onDrain);
-        return;
-      }
+  function flush(): void {
+    scheduled = false;
+    if (stopped || pending.length === 0) return;
+    const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+    pending = [];
+    if (dest.destroyed) return stop();
+    // Written first: an observer (flag-mode inspection) never delays the caller's bytes.
+    const written = dest.write(chunk);
+    onChunk?.(chunk);
+    if (!written && !awaitingDrain && !stopped) {
+      awaitingDrain = true;
+      src.pause();
+      dest.once('drain', onDrain);
+    }
+  }
+  function onData(chunk: Buffer): void {
+    pending.push(chunk);
+    if (!scheduled) {
+      scheduled = true;
+      void SETTLED.then(flush);
     }
   }
   function onDrain(): void {
     awaitingDrain = false;
-    pump();
+    if (!stopped) src.resume();
   }
   function onEnd(): void {
+    // 'end' may come before the microtask of the last chunks: they go first.
+    flush();
     stop();
+    onSourceEnd?.();
     if (end) dest.end();
   }
   function stop(): void {
-    src.off('readable', pump);
+    stopped = true;
+    pending = [];
+    src.off('data', onData);
     src.off('end', onEnd);
     src.off('close', stop);
     dest.off('drain', onDrain);
     dest.off('close', stop);
   }
 
-  src.on('readable', pump);
+  src.on('data', onData);
   src.once('end', onEnd);
   src.once('close', stop);
   dest.once('close', stop);
@@ -70,6 +98,7 @@ export function relayWithTeardown(
   dest: Writable,
   onSourceError: (err: Error) => void,
   onChunk?: (chunk: Buffer) => void,
+  onSourceEnd?: () => void,
 ): void {
   let released = false;
   source.on('error', (err: Error) => {
@@ -82,5 +111,5 @@ export function relayWithTeardown(
       source.destroy();
     }
   });
-  relay(source, dest, onChunk);
+  relay(source, dest, onChunk, onSourceEnd);
 }

@@ -53,6 +53,26 @@ describe('relay: one downstream write per upstream read', () => {
     expect(Buffer.concat(seen).equals(Buffer.concat(sent))).toBe(true);
   });
 
+  it('calls onSourceEnd after the last chunk was written and seen, before the destination ends, even in the same tick', async () => {
+    const src = new Readable({ read() {} });
+    const { dest, writes } = recorder();
+    const seen: Buffer[] = [];
+    const atEnd: { seen: number; written: number; ended: boolean }[] = [];
+    // A listener on the source's own 'end' runs before the chunks of its last tick are written: the hook is the contract.
+    let seenAtSourceEnd = -1;
+    src.once('end', () => {
+      seenAtSourceEnd = seen.length;
+    });
+    relay(src, dest, (c) => seen.push(c), () => atEnd.push({ seen: seen.length, written: writes.length, ended: dest.writableEnded }));
+    src.push(event(0));
+    src.push(event(1));
+    src.push(null);
+    await new Promise((resolve) => dest.once('finish', resolve));
+    expect(seenAtSourceEnd).toBe(0);
+    expect(atEnd).toEqual([{ seen: 1, written: 1, ended: false }]);
+    expect(Buffer.concat(seen).equals(Buffer.concat([event(0), event(1)]))).toBe(true);
+  });
+
   it('writes chunks that arrive in separate ticks as they come, one write each', async () => {
     const src = new Readable({ read() {} });
     const { dest, writes } = recorder();
@@ -98,7 +118,7 @@ describe('relay: one downstream write per upstream read', () => {
     src.push(event(1));
     await nextMacrotask();
     expect(writes).toHaveLength(1);
-    expect(src.listenerCount('readable')).toBe(0);
+    expect(src.listenerCount('data')).toBe(0);
     expect(src.listenerCount('end')).toBe(0);
   });
 
