@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   const receiver: Child = track(
     spawnChild('otlp-receiver', process.execPath, ['--import', 'tsx', 'bench/lib/otlp-receiver.ts', '0'], { cwd: ROOT }),
   );
-  const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[]; gatewayHeaderSets: HeaderSet[] }>(sim);
+  const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[] }>(sim);
   const receiverReady = await readyLine<{ url: string }>(receiver);
   const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli, baseCli, nodeFlags };
   log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
@@ -406,8 +406,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       if (interrupted) break;
-      const headerSets = scenario.gatewayShaped === true ? simReady.gatewayHeaderSets : simReady.headerSets;
-      summaries.push(await runScenario(scenario, env, sim.pid, headerSets));
+      summaries.push(await runScenario(scenario, env, sim.pid, simReady.headerSets));
     }
   } finally {
     await stopTracked(sim);

@@ -14,11 +14,6 @@ export interface Scenario {
   durationSec: number;
   /** Concurrency of the warm-up with ordinary streams before a fixed-count window. */
   warmupConcurrency: number | undefined;
-  /**
-   * Requests as the real gateway sends them (issue 13): `session_id` + `X-Session-ID` and Basic auth only — no key
-   * header, no `model` in the body (the driver never sends one). Default: the header sets with an `x-api-key`.
-   */
-  gatewayShaped?: boolean;
 }
 
 export interface ScenarioOptions {
@@ -65,7 +60,7 @@ export const QUICK_SCENARIO_OPTIONS: ScenarioOptions = {
 const CHUNKS = 100;
 const CHUNK_BYTES = 60;
 const FIXED_WARMUP_SEC = 0.5;
-/** The gateway-shaped scenario's short answers: ~15 chunks of one token each. */
+/** The short answers' scenario: ~15 chunks of one token each. */
 const GATEWAY_CHUNKS = 15;
 const GATEWAY_CHUNK_BYTES = 6;
 const FIXED_WARMUP_CONCURRENCY = 8;
@@ -109,7 +104,6 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     warmupSec: o.warmupSec,
     durationSec: pacedWindowSec(o),
     warmupConcurrency: undefined,
-    gatewayShaped: true,
   };
   return [
     timed('c1-nodelay', 1, 0),
