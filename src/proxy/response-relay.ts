@@ -3,6 +3,9 @@ import type { Readable, Writable } from 'node:stream';
 /** One settled promise: `.then(fn)` on it queues `fn` as a microtask (no AsyncResource, unlike queueMicrotask). */
 const SETTLED = Promise.resolve();
 
+/** A chunk at least this large is written as it comes, unless smaller ones of the same tick wait before it. */
+const WRITE_AT_ONCE_BYTES = 4096;
+
 /**
  * `src.pipe(dest)`, except that the chunks `src` emits in one tick go out in one `dest.write()`.
  *
@@ -35,11 +38,7 @@ export function relay(
   let scheduled = false;
   let stopped = false;
 
-  function flush(): void {
-    scheduled = false;
-    if (stopped || pending.length === 0) return;
-    const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    pending = [];
+  function write(chunk: Buffer): void {
     if (dest.destroyed) return stop();
     // Written first: an observer (flag-mode inspection) never delays the caller's bytes.
     const written = dest.write(chunk);
@@ -50,7 +49,17 @@ export function relay(
       dest.once('drain', onDrain);
     }
   }
+  function flush(): void {
+    scheduled = false;
+    if (stopped || pending.length === 0) return;
+    const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+    pending = [];
+    write(chunk);
+  }
   function onData(chunk: Buffer): void {
+    // A large chunk with nothing gathered before it goes at once: its frame costs nothing beside its bytes, and
+    // gathering would copy them (a 1 GiB stream arrives in 16 KiB chunks).
+    if (!scheduled && chunk.length >= WRITE_AT_ONCE_BYTES) return write(chunk);
     pending.push(chunk);
     if (!scheduled) {
       scheduled = true;
@@ -71,6 +80,8 @@ export function relay(
   function stop(): void {
     stopped = true;
     pending = [];
+    // A flowing source left without a 'data' listener would go on reading and drop what it reads: it stops instead.
+    if (!src.readableEnded) src.pause();
     src.off('data', onData);
     src.off('end', onEnd);
     src.off('close', stop);

@@ -115,6 +115,8 @@ describe('relay: one downstream write per upstream read', () => {
     await nextMacrotask();
     dest.destroy();
     await nextMacrotask();
+    // Stopped reading: a flowing source left without a 'data' listener would read on and drop what it read.
+    expect(src.isPaused()).toBe(true);
     src.push(event(1));
     await nextMacrotask();
     expect(writes).toHaveLength(1);
