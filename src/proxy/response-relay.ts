@@ -19,8 +19,8 @@ const WRITE_AT_ONCE_BYTES = 4096;
  * end of the tick it arrived in.
  *
  * Flowing mode (`data` events), as `pipe()` reads: a paused-mode `readable` / `read()` relay paid two
- * `process.nextTick`s per chunk (emitReadable and maybeReadMore) and `read()`'s bookkeeping, which on paced streams
- * (one chunk per read) bought nothing.
+ * `process.nextTick`s per chunk (emitReadable and maybeReadMore; flowing mode keeps only the second) and `read()`'s
+ * bookkeeping, which on paced streams (one chunk per read) bought nothing.
  *
  * Backpressure is pipe's: while `dest.write()` returns false `src` is paused, fills to its highWaterMark and undici
  * stops reading the upstream socket. `onChunk` sees every written chunk right after it is written. Teardown is
@@ -31,10 +31,10 @@ export function relay(
   dest: Writable,
   onChunk?: (chunk: Buffer) => void,
   onSourceEnd?: () => void,
-  end = true,
 ): void {
   let awaitingDrain = false;
-  let pending: Buffer[] = [];
+  /** The chunks of this tick, written by the microtask after them (one array for the relay's life). */
+  const pending: Buffer[] = [];
   let scheduled = false;
   let stopped = false;
 
@@ -53,7 +53,7 @@ export function relay(
     scheduled = false;
     if (stopped || pending.length === 0) return;
     const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    pending = [];
+    pending.length = 0;
     write(chunk);
   }
   function onData(chunk: Buffer): void {
@@ -75,11 +75,11 @@ export function relay(
     flush();
     stop();
     onSourceEnd?.();
-    if (end) dest.end();
+    dest.end();
   }
   function stop(): void {
     stopped = true;
-    pending = [];
+    pending.length = 0;
     // A flowing source left without a 'data' listener would go on reading and drop what it reads: it stops instead.
     if (!src.readableEnded) src.pause();
     src.off('data', onData);
