@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { MODEL_ID, describeRedis, replica, runStream, session, startStream, sync, uniquePrefix, type Replica } from './harness.js';
+import { MODEL_ID, describeRedis, duplicateAcross, replica, runStream, session, startStream, sync, uniquePrefix, type Replica } from './harness.js';
 
 // Issue 17: two replicas (two replica ids, two stores) sharing one Redis catch what neither sees alone.
 describeRedis('two replicas sharing detection through Redis', () => {
@@ -26,11 +26,12 @@ describeRedis('two replicas sharing detection through Redis', () => {
   });
 
   it('a stream through replica a duplicated into a request through replica b is flagged on b, and late on a', async () => {
-    const first = startStream(a, { requestId: 'dup-a', session: session(10), key: 'key-alice', id: 'chatcmpl-dup-51e2' });
-    first.feed(2);
-    await sync(a, b);
-    const second = startStream(b, { requestId: 'dup-b', session: session(11), key: 'key-bob', id: 'chatcmpl-dup-51e2' });
-    second.feed(1);
+    const { first, second } = await duplicateAcross(
+      a,
+      b,
+      { requestId: 'dup-a', session: session(10), key: 'key-alice', id: 'chatcmpl-dup-51e2' },
+      { requestId: 'dup-b', session: session(11), key: 'key-bob' },
+    );
     expect(second.findings.map((f) => [f.reason, f.evidence.other_request_id, f.evidence.other_state])).toEqual([
       ['completion_id_collision', 'dup-a', 'in_flight'],
     ]);
@@ -131,11 +132,12 @@ describeRedis('two replicas sharing detection through Redis', () => {
 
   it('on sessions never seen opened the late check keys the habit by the answer\'s model, as the judge does', async () => {
     // The 2 × 200 clean streams above ran on unbound sessions: the habit under the model name is unique on both.
-    const first = startStream(a, { requestId: 'unbound-a', session: session(2000), key: 'key-ulla', id: 'chatcmpl-unbound-3e3e' });
-    first.feed(2);
-    await sync(a, b);
-    const second = startStream(b, { requestId: 'unbound-b', session: session(2001), key: 'key-uwe', id: 'chatcmpl-unbound-3e3e' });
-    second.feed(1);
+    const { first, second } = await duplicateAcross(
+      a,
+      b,
+      { requestId: 'unbound-a', session: session(2000), key: 'key-ulla', id: 'chatcmpl-unbound-3e3e' },
+      { requestId: 'unbound-b', session: session(2001), key: 'key-uwe' },
+    );
     expect(second.findings.map((f) => [f.reason, f.evidence.other_request_id])).toEqual([['completion_id_collision', 'unbound-a']]);
     await sync(b, a);
     expect(a.late.map((l) => [l.token, l.requestId, l.other.requestId])).toEqual([[first.judge.token, 'unbound-a', 'unbound-b']]);

@@ -86,6 +86,19 @@ export function startStream(r: Replica, spec: StreamSpec) {
   };
 }
 
+/**
+ * One answer duplicated across replicas: `first` streams through `from` (two chunks), the replicas sync, then
+ * `second` carries the same completion id through `to` (one chunk). Both streams are left open.
+ */
+export async function duplicateAcross(from: Replica, to: Replica, first: StreamSpec, second: Omit<StreamSpec, 'id'>) {
+  const onFrom = startStream(from, first);
+  onFrom.feed(2);
+  await sync(from, to);
+  const onTo = startStream(to, { ...second, id: first.id });
+  onTo.feed(1);
+  return { first: onFrom, second: onTo };
+}
+
 /** One whole stream; returns its findings. */
 export function runStream(r: Replica, spec: StreamSpec): Finding[] {
   const s = startStream(r, spec);
