@@ -23,6 +23,7 @@ import { runAuditSection } from './lib/audit-section.js';
 import { checkGoals } from './lib/goals.js';
 import { replicasTable, runReplicasSection } from './lib/replicas-section.js';
 import { findExecutable, readyLine, spawnChild, type Child } from './lib/processes.js';
+import { cpuPlan, isPlan, pin } from './lib/cpu-pinning.js';
 import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
 import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
 import { goalsTable, scenarioTable } from './lib/report.js';
@@ -64,6 +65,7 @@ const { values: flags } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'no-audit': { type: 'boolean', default: false },
     'no-replicas': { type: 'boolean', default: false },
+    'no-pin': { type: 'boolean', default: false },
     'sidecar-cli': { type: 'string' },
     'base-cli': { type: 'string' },
     'node-flags': { type: 'string' },
@@ -87,6 +89,7 @@ if (flags.help) {
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
   --no-replicas        skip the replicas section (bench/two-replicas.ts: one vs two sidecars, with and without
                        --store redis, and --workers 2 vs 1; the Redis rows need REDIS_URL); --only replicas runs it alone
+  --no-pin             do not give the proxy a core of its own in the paced scenarios (bench/lib/cpu-pinning.ts)
   --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
   --base-cli <file>    a baseline build for the sidecar-base configuration: A/B in one run, rounds interleaved
                        (e.g. --configs bare,sidecar,sidecar-base --base-cli /tmp/old/dist/cli.js)
@@ -127,6 +130,8 @@ for (const name of requestedConfigs) {
 const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
 const sidecarCli = resolve(ROOT, flags['sidecar-cli'] ?? join('dist', 'cli.js'));
 const baseCli = flags['base-cli'] === undefined ? undefined : resolve(ROOT, flags['base-cli']);
+/** Where the paced scenarios put the proxy and the load (bench/lib/cpu-pinning.ts); a reason when nowhere. */
+const cpuPlacement = flags['no-pin'] ? { reason: '--no-pin' } : cpuPlan();
 const nodeFlags = flags['node-flags'] === undefined ? PROXY_NODE_FLAGS : flags['node-flags'].split(/\s+/).filter((f) => f !== '');
 
 // ---------- process bookkeeping ----------
@@ -221,6 +226,7 @@ function runOne(
       execArgv: ['--import', 'tsx'],
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
+    if (scenario.pinned && isPlan(cpuPlacement) && driver.pid !== undefined) pin([driver.pid], cpuPlacement.load);
     const handle = track({
       stop: async () => {
         if (driver.exitCode === null) driver.kill('SIGKILL');
@@ -300,8 +306,11 @@ async function runScenario(
   env: ConfigEnv,
   simPid: number,
   headerSets: HeaderSet[],
+  loadPids: readonly number[],
 ): Promise<ScenarioSummary> {
-  log(`\n${scenario.id}: ${scenario.title}`);
+  const pinning = scenario.pinned && isPlan(cpuPlacement) ? cpuPlacement : undefined;
+  log(`\n${scenario.id}: ${scenario.title}${pinning ? ` (proxy on CPU ${pinning.proxy}, load on ${pinning.load})` : ''}`);
+  if (pinning) pin(loadPids, pinning.load);
   const skipped: string[] = [];
   const running: RunningConfig[] = [];
   for (const name of requestedConfigs) {
@@ -311,7 +320,9 @@ async function runScenario(
       continue;
     }
     try {
-      running.push(track(await startConfig(name, env)));
+      const started = track(await startConfig(name, env));
+      running.push(started);
+      if (pinning) pin(started.pids(), pinning.proxy);
     } catch (err) {
       skipped.push(`${CONFIG_LABELS[name]}: failed to start: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
       log(`  ${name} failed to start: ${err instanceof Error ? err.message : String(err)}`);
@@ -335,6 +346,7 @@ async function runScenario(
     for (const config of running) extras[config.name] = await config.extras();
     // Stopping the sidecar flushes its span queue, so the receiver's count below is complete.
     for (const config of running) await stopTracked(config);
+    if (pinning) pin(loadPids, pinning.all);
   }
   const receiverAfter = await receiverStats(env.receiverUrl);
   const summary: ScenarioSummary = {
@@ -406,7 +418,7 @@ async function main(): Promise<void> {
   try {
     for (const scenario of scenarios) {
       if (interrupted) break;
-      summaries.push(await runScenario(scenario, env, sim.pid, simReady.headerSets));
+      summaries.push(await runScenario(scenario, env, sim.pid, simReady.headerSets, [sim.pid, receiver.pid]));
     }
   } finally {
     await stopTracked(sim);
@@ -429,7 +441,8 @@ async function main(): Promise<void> {
   lines.push(
     `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
       `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${pacedWindowSec(scenarioOptions)}s); ` +
-      `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median`,
+      `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median; ` +
+      (isPlan(cpuPlacement) ? `paced scenarios: proxy on CPU ${cpuPlacement.proxy}, load on ${cpuPlacement.load}` : `no CPU pinning (${cpuPlacement.reason})`),
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));
   lines.push('', `── audit: ${audit.status}${audit.measure ? ` — all checks ${audit.measure.seconds.toFixed(2)} s` : ''} (${audit.note})`);
@@ -455,6 +468,9 @@ async function main(): Promise<void> {
       ...scenarioOptions,
       configs: requestedConfigs,
       cpuProf: flags['cpu-prof'],
+      pinning: isPlan(cpuPlacement)
+        ? { scenarios: scenarios.filter((s) => s.pinned).map((s) => s.id), proxyCpus: cpuPlacement.proxy, loadCpus: cpuPlacement.load }
+        : { off: cpuPlacement.reason },
       sidecarCli: relative(ROOT, sidecarCli),
       ...(baseCli !== undefined && { baseCli }),
       nodeFlags,
