@@ -195,14 +195,14 @@ export class ResponseInspector implements SseEventSkipper {
   }
 
   /**
-   * SSE fast path ({@link SseEventSkipper}): when `text` holds, from `start`, a whole event that repeats the last
+   * SSE fast path ({@link SseEventSkipper}): when `chunk` holds, from `start`, a whole event that repeats the last
    * parsed chunk with other content text, counts it and returns the offset past it; else -1 (the parser then parses
    * the event and calls `onEvent`). Such an event would change nothing else (see `template`).
    */
-  skipEvent(text: string, start: number, limit: number): number {
+  skipEvent(chunk: Buffer, start: number, limit: number): number {
     if (this.template == null || this.summary !== undefined) return -1;
     if (this.judge !== undefined && !this.judge.fastPathAllowed) return -1;
-    const end = this.template.match(text, start, limit);
+    const end = this.template.match(chunk, start, limit);
     if (end !== -1) {
       this.events++;
       this.judge?.onSkippedContent();

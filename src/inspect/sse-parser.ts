@@ -71,15 +71,15 @@ export interface SseParserOptions {
 /**
  * Takes whole events off the parser's hands without their being decoded or reported. At each event boundary (no
  * line or event in progress) the parser asks `canSkipEvent()` with the bytes left in the chunk; if so it offers the
- * chunk, read as latin1 (one character per byte, so offsets are byte offsets; decoded once per `write()`), from
- * `start`. An event `skipEvent` may take ends, with its blank line, by `limit` (so it is within `maxEventBytes`).
+ * chunk itself (nothing decoded), from `start`. An event `skipEvent` may take ends, with its blank line, by `limit`
+ * (so it is within `maxEventBytes`).
  * Returning the offset just past that blank line means the skipper accounted for the event: `onEvent` is not
  * called for it. -1 means parse it as usual.
  */
 export interface SseEventSkipper {
-  /** Whether an event of at most `bytes` bytes could be skipped now (asked before the chunk is decoded). */
+  /** Whether an event of at most `bytes` bytes could be skipped now (a cheap check before the bytes are compared). */
   canSkipEvent(bytes: number): boolean;
-  skipEvent(text: string, start: number, limit: number): number;
+  skipEvent(chunk: Buffer, start: number, limit: number): number;
 }
 
 export type SseFieldName = 'data' | 'event' | 'id' | 'retry';
@@ -224,12 +224,11 @@ export class SseParser {
     let nextLf = -2;
     let nextCr = -2;
     const skipper = this.skipper;
-    let text: string | undefined;
     while (pos < len && !this.stopped) {
       if (skipper !== undefined && this.lineBytes === 0 && !this.hasContent) {
         // An event boundary: offer the skipper the event that starts here.
         const limit = Math.min(len, pos + this.maxEventBytes + 1);
-        const end = skipper.canSkipEvent(limit - pos) ? skipper.skipEvent((text ??= chunk.toString('latin1')), pos, limit) : -1;
+        const end = skipper.canSkipEvent(limit - pos) ? skipper.skipEvent(chunk, pos, limit) : -1;
         if (end !== -1) {
           this.idle = end;
           pos = end;

@@ -20,8 +20,8 @@ function inspect(pieces: Buffer[], fast: boolean, maxEventBytes?: number) {
   let skipped = 0;
   const skipper: SseEventSkipper = {
     canSkipEvent: (bytes) => inspector.canSkipEvent(bytes),
-    skipEvent: (text, start, limit) => {
-      const end = inspector.skipEvent(text, start, limit);
+    skipEvent: (chunk, start, limit) => {
+      const end = inspector.skipEvent(chunk, start, limit);
       if (end !== -1) skipped++;
       return end;
     },
@@ -123,7 +123,7 @@ describe('SSE fast path: events that repeat the last chunk are counted from thei
 
   it('matches a template only where the bytes are the template with another JSON string in place of the text', () => {
     const t = ContentChunkTemplate.fromData(content('chatcmpl-A', 'seed')) as ContentChunkTemplate;
-    const at = (s: string) => t.match(Buffer.from(s, 'utf8').toString('latin1'), 0, Buffer.byteLength(s));
+    const at = (s: string) => t.match(Buffer.from(s, 'utf8'), 0, Buffer.byteLength(s));
     const same = ev(content('chatcmpl-A', 'other text with "quotes" and \\ and ž'));
     expect(at(same)).toBe(Buffer.byteLength(same));
     expect(at(ev(content('chatcmpl-B', 'x')))).toBe(-1);
@@ -134,7 +134,13 @@ describe('SSE fast path: events that repeat the last chunk are counted from thei
     expect(at(ev(content('chatcmpl-A', 'TEXT')).replace('TEXT', 'x\\\ny'))).toBe(-1); // even right after a backslash
     expect(at(ev(content('chatcmpl-A', 'x')).slice(0, -1))).toBe(-1); // no blank line yet
     // Ends past the limit: not this call's to take.
-    expect(t.match(Buffer.from(same).toString('latin1'), 0, Buffer.byteLength(same) - 1)).toBe(-1);
+    expect(t.match(Buffer.from(same), 0, Buffer.byteLength(same) - 1)).toBe(-1);
+    // Matched where it starts inside a larger chunk, and only there.
+    const two = Buffer.from(ev(content('chatcmpl-A', 'one')) + same);
+    const first = t.match(two, 0, two.length);
+    expect(first).toBe(Buffer.byteLength(ev(content('chatcmpl-A', 'one'))));
+    expect(t.match(two, first, two.length)).toBe(two.length);
+    expect(t.match(two, 1, two.length)).toBe(-1);
     // A payload without a content string gives no template.
     expect(ContentChunkTemplate.fromData('{"id":"chatcmpl-A","choices":[{"delta":{"tool_calls":[]}}]}')).toBeUndefined();
   });
