@@ -6,7 +6,8 @@
  *   npx tsx bench/inspect-micro.ts
  *
  * Reports MB/s and the ratio to the bare pass-through (the proxy's budget is ≤1.5x a bare proxy's CPU;
- * this isolates the inspector's share of it).
+ * this isolates the inspector's share of it). Last, the cost of one write to a full registry (`TtlLru` at the
+ * session registries' capacity), the state every request writes at its end.
  */
 import { PassThrough, Readable, Writable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -17,6 +18,7 @@ import {
   ResponseInspector,
   SseParser,
 } from '../src/inspect/index.js';
+import { DEFAULT_MAX_SESSIONS, TtlLru } from '../src/inspect/registries.js';
 
 const RESPONSES = 400;
 const TOKENS_PER_RESPONSE = 200;
@@ -168,6 +170,17 @@ async function main(): Promise<void> {
     console.log(`  flag: BodyObserver         ${mbps(bytes, inspected).padStart(8)} MB/s  (${(inspected / bare).toFixed(2)}x PassThrough time)`);
     console.log(`  block: InspectStream       ${mbps(bytes, blocked).padStart(8)} MB/s  (${(blocked / bare).toFixed(2)}x PassThrough time)`);
   }
+  fullRegistryWrites();
+}
+
+/** ns per `set` of a new key into a TtlLru held at capacity (best of the rounds): nearly every write evicts. */
+function fullRegistryWrites(): void {
+  const writes = 200_000;
+  const lru = new TtlLru<string, number>({ maxEntries: DEFAULT_MAX_SESSIONS, ttlMs: 600_000 });
+  for (let i = 0; i < DEFAULT_MAX_SESSIONS; i++) lru.set(`k${i}`, i);
+  const keys = Array.from({ length: writes }, (_, i) => `k${DEFAULT_MAX_SESSIONS + i}`);
+  const ns = (time(() => keys.forEach((key, i) => lru.set(key, i))) * 1e6) / writes;
+  console.log(`\nTtlLru at capacity (${DEFAULT_MAX_SESSIONS} entries): ${ns.toFixed(0)} ns per write that evicts`);
 }
 
 await main();

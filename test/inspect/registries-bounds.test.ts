@@ -50,6 +50,83 @@ describe('TtlLru', () => {
   });
 });
 
+/** The TtlLru rules written plainly (an array in write order, a fresh scan per sweep): the reference it must match. */
+class ReferenceLru {
+  private entries: { key: number; value: number; expiresAt: number }[] = [];
+  private writes = 0;
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
+  get size(): number {
+    return this.entries.length;
+  }
+  get(key: number): number | undefined {
+    const i = this.entries.findIndex((e) => e.key === key);
+    if (i < 0) return undefined;
+    if (this.entries[i]!.expiresAt <= this.now()) {
+      this.entries.splice(i, 1);
+      return undefined;
+    }
+    return this.entries[i]!.value;
+  }
+  set(key: number, value: number, ttlMs: number): void {
+    this.delete(key);
+    this.entries.push({ key, value, expiresAt: this.now() + ttlMs });
+    if (this.entries.length <= this.maxEntries && ++this.writes < 64) return;
+    this.writes = 0;
+    while (this.entries.length > 0) {
+      if (this.entries.length <= this.maxEntries && this.entries[0]!.expiresAt > this.now()) break;
+      this.entries.shift();
+    }
+  }
+  delete(key: number): boolean {
+    const i = this.entries.findIndex((e) => e.key === key);
+    if (i >= 0) this.entries.splice(i, 1);
+    return i >= 0;
+  }
+}
+
+describe('TtlLru against its plain reference', () => {
+  it('agrees on every read and on its size through 20,000 random writes, rewrites, deletes, reads and expiries', () => {
+    const c = clock();
+    const lru = new TtlLru<number, number>({ maxEntries: 50, ttlMs: 1000, now: c.now });
+    const ref = new ReferenceLru(50, c.now);
+    let seed = 42;
+    const random = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    for (let step = 0; step < 20_000; step++) {
+      const key = random(120);
+      const op = random(10);
+      if (op < 6) {
+        const ttl = random(4) === 0 ? 200 : 1000;
+        lru.set(key, step, ttl);
+        ref.set(key, step, ttl);
+      } else if (op < 7) {
+        expect(lru.delete(key)).toBe(ref.delete(key));
+      } else if (op < 9) {
+        expect(lru.get(key)).toBe(ref.get(key));
+      } else {
+        c.advance(random(60));
+      }
+      expect(lru.size).toBe(ref.size);
+    }
+    for (let key = 0; key < 120; key++) expect(lru.get(key)).toBe(ref.get(key));
+  });
+
+  it('keeps evicting in write order after it has been emptied and refilled', () => {
+    const lru = new TtlLru<number, number>({ maxEntries: 2, ttlMs: 1000 });
+    for (let i = 0; i < 5; i++) lru.set(i, i);
+    lru.delete(3);
+    lru.delete(4);
+    expect(lru.size).toBe(0);
+    for (let i = 10; i < 13; i++) lru.set(i, i);
+    expect([lru.get(10), lru.get(11), lru.get(12)]).toEqual([undefined, 11, 12]);
+  });
+});
+
 describe('CompletionIdRegistry', () => {
   it('holds ids of in-flight requests, then only for the recent window after release', () => {
     const c = clock();
