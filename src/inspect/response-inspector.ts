@@ -2,7 +2,7 @@
  * Applies the detector rules to one request's response, using the shared registries. One instance per request.
  * It observes facts and reports findings; deciding what to record or block is the caller's job.
  */
-import { HEADER_MODEL_ID, HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../telemetry/attributes.js';
+import { HEADER_MODEL_ID, HEADER_REQUEST_ID, HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../protocol/headers.js';
 import {
   ContentChunkTemplate,
   classifyData,
@@ -13,20 +13,16 @@ import {
   type TokenUsage,
 } from './chunk-fields.js';
 import type { InspectorContext } from './context.js';
+import type { RequestJudge } from './detection.js';
 import {
-  checkModel,
-  checkRequestIdEcho,
   checkSessionEcho,
   checkSessionKey,
-  classifyCompletionId,
-  normalizeModelName,
   normalizeSessionId,
   type EchoSource,
   type Finding,
   type ReasonCode,
-  type RequestIdEcho,
 } from './detectors.js';
-import type { RequestJudge } from './detection.js';
+import { DirectRules } from './direct-rules.js';
 import {
   MAX_IDS_PER_REQUEST,
   hasContentText,
@@ -52,18 +48,15 @@ export class ResponseInspector implements SseEventSkipper {
   private readonly owner: number;
   private readonly session: string | undefined;
   private readonly inflightHandle: InflightHandle;
-  /** The gateway-aware rules (issue 13); when set, they replace the legacy id, model, key and echo rules. */
+  /** The gateway-aware rules (issue 13); when set, they replace the direct id, model, key and echo rules. */
   private readonly judge: RequestJudge | undefined;
+  /** The id, model and echo rules without a judge (direct-rules.ts); undefined when a judge runs. */
+  private readonly direct: DirectRules | undefined;
 
   private readonly found: Finding[] = [];
   private readonly reasonSet = new Set<ReasonCode>();
   private requestChecked = false;
-  private requestIdEcho: RequestIdEcho = 'missing';
-
-  private readonly claimed = new Set<string>();
-  private lastId: string | undefined;
   private firstId: string | undefined;
-  private drift = false;
 
   /** Head of the last parsed chunk, when a chunk repeating it need not be parsed. */
   private head: string | undefined;
@@ -74,10 +67,8 @@ export class ResponseInspector implements SseEventSkipper {
    * string). Every chunk whose fields are read drops it, so it always stands for the last id and model seen.
    */
   private template: ContentChunkTemplate | null | undefined;
-  private lastModel: string | undefined;
   private responseModel: string | undefined;
   private responseModelId: string | undefined;
-  private taught = false;
 
   private usage: TokenUsage | undefined;
   private events = 0;
@@ -98,6 +89,17 @@ export class ResponseInspector implements SseEventSkipper {
     this.session = facts.sessionId === undefined || facts.sessionId === '' ? undefined : normalizeSessionId(facts.sessionId);
     this.inflightHandle = ctx.inflight.start(facts.keyFingerprint, this.session);
     this.inflight = { apiKey: this.inflightHandle.apiKey, session: this.inflightHandle.session };
+    this.direct =
+      judge === undefined
+        ? new DirectRules({
+            ctx,
+            facts: this.facts,
+            owner: this.owner,
+            session: this.session,
+            raise: (finding) => this.raise(finding),
+            clean: () => this.found.length === 0,
+          })
+        : undefined;
   }
 
   get findings(): readonly Finding[] {
@@ -292,8 +294,14 @@ export class ResponseInspector implements SseEventSkipper {
       return;
     }
     // Ids before models: a response found foreign by its id must not teach the session its model.
-    if (fields.id !== undefined) this.onCompletionId(fields.id);
-    if (fields.model !== undefined) this.onModel(fields.model);
+    if (fields.id !== undefined) {
+      this.direct?.onCompletionId(fields.id);
+      this.firstId ??= fields.id;
+    }
+    if (fields.model !== undefined) {
+      this.responseModel ??= fields.model;
+      this.direct?.onModel(fields.model);
+    }
     if (fields.usage !== undefined) this.usage = fields.usage;
     if (fields.error) this.errorEvents++;
   }
@@ -310,14 +318,13 @@ export class ResponseInspector implements SseEventSkipper {
   finish(): InspectionSummary {
     if (this.summary !== undefined) return this.summary;
     this.inflightHandle.release();
-    this.ctx.completionIds.release(this.claimed, this.owner);
-    this.claimed.clear();
+    this.direct?.release();
     const summary: InspectionSummary = {
       requestId: this.facts.requestId,
       findings: [...this.found],
       reasons: [...this.reasonSet],
-      requestIdEcho: this.requestIdEcho,
-      completionIdDrift: this.drift,
+      requestIdEcho: this.direct?.requestIdEcho ?? 'missing',
+      completionIdDrift: this.direct?.completionIdDrift ?? false,
       events: this.events,
       oversizedEvents: this.oversizedEvents,
       textEvents: this.textEvents,
@@ -351,59 +358,9 @@ export class ResponseInspector implements SseEventSkipper {
       for (const f of this.judge.onEcho(echoed, source)) this.raise(f);
       return;
     }
-    const { echo, finding } = checkRequestIdEcho(this.facts.requestId, echoed, source);
-    if (echo === 'mismatch' || (echo === 'match' && this.requestIdEcho === 'missing')) this.requestIdEcho = echo;
-    if (finding !== undefined) this.raise(finding);
+    this.direct?.onEcho(echoed, source);
   }
 
-  private onCompletionId(id: string): void {
-    if (id === this.lastId) return;
-    const entry = this.ctx.completionIds.lookup(id);
-    const { kind, finding } = classifyCompletionId(id, {
-      previousId: this.lastId,
-      seenOnThisRequest: this.claimed.has(id),
-      owner:
-        entry === undefined
-          ? undefined
-          : { self: entry.owner === this.owner, inflight: entry.inflight, requestId: entry.requestId },
-    });
-    if (finding !== undefined) {
-      this.raise(finding);
-    } else if (kind === 'first' || kind === 'drift') {
-      if (kind === 'drift') this.drift = true;
-      if (this.claimed.size < MAX_IDS_PER_REQUEST) {
-        this.claimed.add(id);
-        this.ctx.completionIds.claim(id, this.owner, this.facts.requestId);
-      }
-    }
-    this.firstId ??= id;
-    this.lastId = id;
-  }
-
-  private onModel(model: string): void {
-    if (model === this.lastModel) return;
-    this.lastModel = model;
-    this.responseModel ??= model;
-    const session = this.session;
-    const sessionModel = session === undefined ? undefined : this.ctx.sessionModels.get(session);
-    const finding = checkModel(this.facts.requestModel, sessionModel, model, this.ctx.aliases);
-    if (finding !== undefined) {
-      // A response already found foreign says nothing about the binding; a clean one may be the true one.
-      const clean = this.found.length === 0;
-      if (session !== undefined && clean && finding.evidence.source === 'session') {
-        this.ctx.sessionModels.contradict(session);
-      }
-      this.raise(finding);
-      return;
-    }
-    // The first model of a response with no finding so far teaches the session (see SessionModelRegistry).
-    if (session !== undefined && !this.taught && this.found.length === 0) {
-      this.taught = true;
-      this.ctx.sessionModels.learn(session, normalizeModelName(model, this.ctx.aliases), this.owner);
-    }
-  }
-
-  /** Each reason is raised at most once per request; the first evidence is kept. */
   /**
    * A finding from outside this response's bytes (a late shared finding from another replica), raised like the
    * inspector's own. False when it adds nothing: the inspection has finished, or the reason is already raised.
@@ -414,11 +371,12 @@ export class ResponseInspector implements SseEventSkipper {
     return true;
   }
 
+  /** Each reason is raised at most once per request; the first evidence is kept. */
   private raise(finding: Finding): void {
     if (this.reasonSet.has(finding.reason)) return;
     this.reasonSet.add(finding.reason);
     this.found.push(finding);
-    if (this.taught && this.session !== undefined) this.ctx.sessionModels.retract(this.session, this.owner);
+    this.direct?.onFinding();
     this.onFinding?.(finding);
   }
 }
