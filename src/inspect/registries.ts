@@ -81,30 +81,21 @@ export class TtlLru<K, V> {
     for (let oldest = this.oldest(); oldest !== undefined; oldest = this.oldest()) {
       if (this.map.size <= this.maxEntries && oldest[1].expiresAt > now) break;
       this.map.delete(oldest[0]);
-      this.front = undefined;
     }
   }
 
   /** The oldest entry, or undefined when the map is empty. */
   private oldest(): [K, Slot<V>] | undefined {
-    const front = this.front;
-    if (front !== undefined && this.map.get(front[0]) === front[1]) return front;
-    this.front = undefined;
-    if (this.map.size === 0) {
-      this.cursor = undefined;
-      return undefined;
+    // Still the oldest unless it was deleted or rewritten since (a rewrite is a new slot at the end).
+    if (this.front !== undefined && this.map.get(this.front[0]) === this.front[1]) return this.front;
+    let next = this.cursor?.next();
+    // A finished iterator stays finished (it would not see later entries): start again from the front.
+    if (next === undefined || next.done === true) {
+      this.cursor = this.map.entries();
+      next = this.cursor.next();
     }
-    for (let attempt = 0; attempt < 2; attempt++) {
-      // A finished iterator stays finished (it would not see later entries): start a new one from the front.
-      this.cursor ??= this.map.entries();
-      const next = this.cursor.next();
-      if (!next.done) {
-        this.front = next.value;
-        return next.value;
-      }
-      this.cursor = undefined;
-    }
-    return undefined;
+    this.front = next.done === true ? undefined : next.value;
+    return this.front;
   }
 
   delete(key: K): boolean {
