@@ -1,7 +1,8 @@
 /**
  * The response-side rules a {@link ResponseInspector} applies when no `RequestJudge` runs: the probe's own
  * requests, whose model and key it knows (the sidecar's chat requests always have a judge, which replaces these).
- * Each rule reads one fact of the response against the shared registries:
+ * Each rule reads one fact of the request or response against the shared registries:
+ * - the session against the key it is bound to (`--session-scope`), at request start;
  * - the request-id echo against the id the request was sent with;
  * - completion ids: drift within the stream, and collision with an id delivered to another request (the ids
  *   this request claimed are released to the recent window when it ends);
@@ -12,6 +13,7 @@ import type { InspectorContext } from './context.js';
 import {
   checkModel,
   checkRequestIdEcho,
+  checkSessionKey,
   classifyCompletionId,
   normalizeModelName,
   type EchoSource,
@@ -52,6 +54,18 @@ export class DirectRules {
   /** The stream's completion id changed between chunks. */
   get completionIdDrift(): boolean {
     return this.drifted;
+  }
+
+  /** `session_key_conflict`, else binds the session to the key (nothing to check when sessions are shared). */
+  checkSessionKey(): Finding | undefined {
+    const { ctx, session } = this.deps;
+    const { sessionScope } = ctx.config;
+    const key = this.deps.facts.keyFingerprint;
+    if (sessionScope === 'shared' || session === undefined || key === undefined) return undefined;
+    const finding = checkSessionKey(session, ctx.sessionKeys.get(session), key, sessionScope);
+    if (finding !== undefined) this.deps.raise(finding);
+    else ctx.sessionKeys.bind(session, key);
+    return finding;
   }
 
   onEcho(echoed: string | undefined, source: EchoSource): void {

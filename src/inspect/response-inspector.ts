@@ -16,7 +16,6 @@ import type { InspectorContext } from './context.js';
 import type { RequestJudge } from './detection.js';
 import {
   checkSessionEcho,
-  checkSessionKey,
   normalizeSessionId,
   type EchoSource,
   type Finding,
@@ -48,9 +47,9 @@ export class ResponseInspector implements SseEventSkipper {
   private readonly owner: number;
   private readonly session: string | undefined;
   private readonly inflightHandle: InflightHandle;
-  /** The gateway-aware rules (issue 13); when set, they replace the direct id, model, key and echo rules. */
+  /** The gateway-aware rules (issue 13); when set, they replace the direct key, id, model and echo rules. */
   private readonly judge: RequestJudge | undefined;
-  /** The id, model and echo rules without a judge (direct-rules.ts); undefined when a judge runs. */
+  /** The key, id, model and echo rules without a judge (direct-rules.ts); undefined when a judge runs. */
   private readonly direct: DirectRules | undefined;
 
   private readonly found: Finding[] = [];
@@ -146,13 +145,7 @@ export class ResponseInspector implements SseEventSkipper {
       for (const f of found) this.raise(f);
       return found[0];
     }
-    const { sessionScope } = this.ctx.config;
-    const key = this.facts.keyFingerprint;
-    if (sessionScope === 'shared' || this.session === undefined || key === undefined) return undefined;
-    const finding = checkSessionKey(this.session, this.ctx.sessionKeys.get(this.session), key, sessionScope);
-    if (finding !== undefined) this.raise(finding);
-    else this.ctx.sessionKeys.bind(this.session, key);
-    return finding;
+    return this.direct?.checkSessionKey();
   }
 
   /** The upstream's status code (with a judge: a 2xx binds the session to the key; a 200 with no content is starved). */
@@ -287,21 +280,13 @@ export class ResponseInspector implements SseEventSkipper {
     if (this.judge !== undefined) {
       // The echo in the chunk was judged just above; the judge reads the rest.
       for (const f of this.judge.onChunk(fields, true)) this.raise(f);
-      if (fields.id !== undefined) this.firstId ??= fields.id;
-      if (fields.model !== undefined) this.responseModel ??= fields.model;
-      if (fields.usage !== undefined) this.usage = fields.usage;
-      if (fields.error) this.errorEvents++;
-      return;
+    } else if (this.direct !== undefined) {
+      // Ids before models: a response found foreign by its id must not teach the session its model.
+      if (fields.id !== undefined) this.direct.onCompletionId(fields.id);
+      if (fields.model !== undefined) this.direct.onModel(fields.model);
     }
-    // Ids before models: a response found foreign by its id must not teach the session its model.
-    if (fields.id !== undefined) {
-      this.direct?.onCompletionId(fields.id);
-      this.firstId ??= fields.id;
-    }
-    if (fields.model !== undefined) {
-      this.responseModel ??= fields.model;
-      this.direct?.onModel(fields.model);
-    }
+    if (fields.id !== undefined) this.firstId ??= fields.id;
+    if (fields.model !== undefined) this.responseModel ??= fields.model;
     if (fields.usage !== undefined) this.usage = fields.usage;
     if (fields.error) this.errorEvents++;
   }
