@@ -18,7 +18,8 @@ import {
   ResponseInspector,
   SseParser,
 } from '../src/inspect/index.js';
-import { DEFAULT_MAX_SESSIONS, TtlLru } from '../src/inspect/registries.js';
+import { DEFAULT_MAX_SESSIONS } from '../src/config/defaults.js';
+import { TtlLru } from '../src/inspect/registries.js';
 
 const RESPONSES = 400;
 const TOKENS_PER_RESPONSE = 200;
