@@ -1,31 +1,21 @@
 /**
  * Delivered completion ids for the whole `--completion-id-window`, whatever the volume (issue 13 item 8).
  *
- * Ids are kept as 64-bit hashes (two 32-bit lanes) in time buckets: the bucket being written is a Map from hash
- * to owner; when its time span passes it is sealed into three sorted typed arrays (hi, lo, owner) and searched by
- * bisection. A sealed id costs 12 bytes, an owner (one per request, not per id) about 100; a bucket falls out whole
- * once all its ids are older than the window. At 100,000 new ids a minute over a 10-minute window that is
- * ≈ 12 MB sealed plus one open bucket (≈ 100,000 × ~70 B) — see README "Crosstalk detection".
+ * Ids are kept as 64-bit hashes (two 32-bit lanes) in time buckets. The bucket being written appends to typed
+ * arrays (hi, lo, owner, and a chain to the previous entry with the same hi lane) and indexes them by one Map from
+ * the hi lane to its newest entry; when its time span passes it is sealed into sorted typed arrays (hi, lo, owner)
+ * searched by bisection. Owners (one per request, not per id) are columns of a {@link DeliveredOwnerTable}. A
+ * bucket falls out whole once all its ids are older than the window. Measured retained bytes at 100,000 new ids a
+ * minute over a 10-minute window are in the README ("Memory bound") and asserted by
+ * `test/inspect/completion-id-window-volume.test.ts`.
  *
  * The chance that two distinct ids share a 64-bit hash among 10^6 is ≈ 3·10^-8: a false collision is not a
  * practical concern, and a hash names no content.
  */
+import { DeliveredOwnerTable, type DeliveredOwner } from './delivered-owners.js';
 import type { Clock } from './registries.js';
 
-/** Who an id was delivered to: enough for evidence and for the same-user replay exemption. */
-export interface DeliveredOwner {
-  requestId: string;
-  /** Key fingerprint, when the deployment forwards one. */
-  key?: string;
-  session?: string;
-  /** Normalized response model name. */
-  model?: string;
-  /**
-   * The request's span as `<traceId>-<spanId>` (W3C hex), set only when the store is shared (issue 17 item 5): a
-   * replica that finds this request involved links its own span to it. Ids only, never content.
-   */
-  trace?: string;
-}
+export type { DeliveredOwner };
 
 /** Two 32-bit lanes of a 64-bit hash of `text` (FNV-1a and a murmur3-finalized variant with another basis). */
 export function hash64(text: string): [number, number] {
@@ -48,19 +38,86 @@ export function hash64(text: string): [number, number] {
 interface SealedBucket {
   /** The newest write in the bucket: it expires whole at `newest + windowMs`. */
   newest: number;
+  /** Sorted by (hi, lo); one entry per distinct id, naming its newest owner. */
   hi: Uint32Array;
   lo: Uint32Array;
   owner: Uint32Array;
-  owners: DeliveredOwner[];
+  owners: DeliveredOwnerTable;
 }
 
-interface OpenBucket {
-  start: number;
+const INITIAL_IDS = 256;
+const NONE = -1;
+
+/** The bucket being written: entries appended in order, a re-added id as a new entry (the newest wins). */
+class OpenBucket {
   newest: number;
-  /** hi lane → lo lane → owner index (`hi * 2^32 + lo` does not fit a double exactly; no bigint on the hot path). */
-  byHi: Map<number, Map<number, number>>;
-  owners: DeliveredOwner[];
-  size: number;
+  hi = new Uint32Array(INITIAL_IDS);
+  lo = new Uint32Array(INITIAL_IDS);
+  owner = new Uint32Array(INITIAL_IDS);
+  /** The previous entry with the same hi lane, or NONE. */
+  prev = new Int32Array(INITIAL_IDS);
+  entries = 0;
+  /** Distinct ids among the entries. */
+  distinct = 0;
+  /** hi lane (as int32, so the key is a small integer) → its newest entry. */
+  readonly heads = new Map<number, number>();
+  readonly owners = new DeliveredOwnerTable();
+
+  constructor(readonly start: number) {
+    this.newest = start;
+  }
+
+  /** The newest entry of the id with these lanes, or NONE. */
+  find(hi: number, lo: number): number {
+    let at = this.heads.get(hi | 0) ?? NONE;
+    while (at !== NONE && this.lo[at] !== lo) at = this.prev[at] as number;
+    return at;
+  }
+
+  append(hi: number, lo: number, owner: number): void {
+    if (this.find(hi, lo) === NONE) this.distinct++;
+    if (this.entries === this.hi.length) this.grow();
+    const at = this.entries++;
+    this.hi[at] = hi;
+    this.lo[at] = lo;
+    this.owner[at] = owner;
+    this.prev[at] = this.heads.get(hi | 0) ?? NONE;
+    this.heads.set(hi | 0, at);
+  }
+
+  private grow(): void {
+    const n = this.hi.length * 2;
+    const grow = <T extends Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
+      const b = make(n);
+      b.set(a);
+      return b;
+    };
+    this.hi = grow(this.hi, (k) => new Uint32Array(k));
+    this.lo = grow(this.lo, (k) => new Uint32Array(k));
+    this.owner = grow(this.owner, (k) => new Uint32Array(k));
+    this.prev = grow(this.prev, (k) => new Int32Array(k));
+  }
+
+  /** Sorted, one entry per distinct id (its newest), the owners' table sealed. */
+  seal(): SealedBucket {
+    const { hi, lo } = this;
+    const order = new Uint32Array(this.entries);
+    for (let i = 0; i < order.length; i++) order[i] = i;
+    // Newest first among equal ids, so the first of each run is the one kept.
+    order.sort((x, y) => (hi[x] as number) - (hi[y] as number) || (lo[x] as number) - (lo[y] as number) || y - x);
+    const out = { hi: new Uint32Array(this.distinct), lo: new Uint32Array(this.distinct), owner: new Uint32Array(this.distinct) };
+    let k = 0;
+    for (let i = 0; i < order.length; i++) {
+      const at = order[i] as number;
+      if (k > 0 && out.hi[k - 1] === hi[at] && out.lo[k - 1] === lo[at]) continue;
+      out.hi[k] = hi[at] as number;
+      out.lo[k] = lo[at] as number;
+      out.owner[k] = this.owner[at] as number;
+      k++;
+    }
+    this.owners.seal();
+    return { newest: this.newest, ...out, owners: this.owners };
+  }
 }
 
 export interface CompletionIdWindowOptions {
@@ -82,21 +139,14 @@ export class CompletionIdWindow {
     this.windowMs = options.windowMs;
     this.bucketMs = Math.max(1, Math.floor(options.windowMs / (options.buckets ?? 10)));
     this.now = options.now ?? Date.now;
-    this.open = this.newBucket(this.now());
+    this.open = new OpenBucket(this.now());
   }
 
   /** Ids held (sealed and open). */
   get size(): number {
-    let n = this.open.size;
+    let n = this.open.distinct;
     for (const b of this.sealed) n += b.hi.length;
     return n;
-  }
-
-  /** Bytes held by the sealed arrays plus an estimate for the open bucket (for the README bound and tests). */
-  approxBytes(): number {
-    let bytes = this.open.size * 70 + this.open.owners.length * 100;
-    for (const b of this.sealed) bytes += b.hi.length * 12 + b.owners.length * 100;
-    return bytes;
   }
 
   /** Records ids delivered on one finished request. */
@@ -104,64 +154,39 @@ export class CompletionIdWindow {
     const now = this.now();
     this.rotate(now);
     const bucket = this.open;
-    const ownerIndex = bucket.owners.push(owner) - 1;
+    let ownerIndex = NONE;
     for (const id of ids) {
+      if (ownerIndex === NONE) ownerIndex = bucket.owners.add(owner);
       const [hi, lo] = hash64(id);
-      let inner = bucket.byHi.get(hi);
-      if (inner === undefined) bucket.byHi.set(hi, (inner = new Map()));
-      if (!inner.has(lo)) bucket.size++;
-      inner.set(lo, ownerIndex);
+      bucket.append(hi, lo, ownerIndex);
     }
-    bucket.newest = now;
+    if (ownerIndex !== NONE) bucket.newest = now;
   }
 
-  /** The newest owner of `id` within the window, if any. */
+  /** The newest owner of `id` within the window, if any (a new object on each call). */
   lookup(id: string): DeliveredOwner | undefined {
     this.rotate(this.now());
     const [hi, lo] = hash64(id);
-    const open = this.open.byHi.get(hi)?.get(lo);
-    if (open !== undefined) return this.open.owners[open];
+    const open = this.open.find(hi, lo);
+    if (open !== NONE) return this.open.owners.get(this.open.owner[open] as number);
     for (let i = this.sealed.length - 1; i >= 0; i--) {
       const b = this.sealed[i] as SealedBucket;
       const at = bisect(b.hi, b.lo, hi, lo);
-      if (at !== -1) return b.owners[b.owner[at] as number];
+      if (at !== -1) return b.owners.get(b.owner[at] as number);
     }
     return undefined;
   }
 
-  private newBucket(start: number): OpenBucket {
-    return { start, newest: start, byHi: new Map(), owners: [], size: 0 };
-  }
-
   private rotate(now: number): void {
     if (now - this.open.start >= this.bucketMs) {
-      if (this.open.size > 0) this.sealed.push(seal(this.open));
-      this.open = this.newBucket(now);
+      if (this.open.entries > 0) this.sealed.push(this.open.seal());
+      this.open = new OpenBucket(now);
     }
     const cutoff = now - this.windowMs;
     let drop = 0;
     while (drop < this.sealed.length && (this.sealed[drop] as SealedBucket).newest < cutoff) drop++;
     if (drop > 0) this.sealed = this.sealed.slice(drop);
   }
-}
-
-function seal(bucket: OpenBucket): SealedBucket {
-  const n = bucket.size;
-  const his = [...bucket.byHi.keys()].sort((x, y) => x - y);
-  const hi = new Uint32Array(n);
-  const lo = new Uint32Array(n);
-  const owner = new Uint32Array(n);
-  let k = 0;
-  for (const h of his) {
-    const inner = bucket.byHi.get(h) as Map<number, number>;
-    for (const l of [...inner.keys()].sort((x, y) => x - y)) {
-      hi[k] = h;
-      lo[k] = l;
-      owner[k] = inner.get(l) as number;
-      k++;
-    }
-  }
-  return { newest: bucket.newest, hi, lo, owner, owners: bucket.owners };
 }
 
 function bisect(his: Uint32Array, los: Uint32Array, hi: number, lo: number): number {

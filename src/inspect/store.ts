@@ -194,9 +194,9 @@ export class MemoryDetectionStore implements DetectionStore {
     this.log({ op: 'delivered', ids, owner });
   }
 
-  /** Ids held in the delivered window and an estimate of their bytes. */
-  deliveredStats(): { ids: number; approxBytes: number } {
-    return { ids: this.delivered.size, approxBytes: this.delivered.approxBytes() };
+  /** Ids held in the delivered window. */
+  deliveredStats(): { ids: number } {
+    return { ids: this.delivered.size };
   }
 
   get sessionCount(): number {

@@ -69,10 +69,6 @@ export class SharedDetectionStore implements DetectionStore {
   readonly replica: string;
   readonly local: MemoryDetectionStore;
   private readonly remoteLive: TtlLru<string, RemoteLive>;
-  /** Owners this replica delivered to (the window keeps the same objects), to tell local ids from applied ones. */
-  private readonly localOwners = new WeakSet<DeliveredOwner>();
-  /** Owners applied from other replicas' batches → the replica (the window keeps the same objects). */
-  private readonly remoteOwners = new WeakMap<DeliveredOwner, string>();
   private outgoing: SharedWrite[] = [];
   private readonly reported: TtlLru<string, true>;
   /** Requests other replicas named in their records, by request id (bounded; for incidents and span links). */
@@ -152,8 +148,8 @@ export class SharedDetectionStore implements DetectionStore {
     const held = this.remoteLive.get(id);
     if (held !== undefined) this.markReported(owner.requestId, held.replica, held.owner.requestId);
     const delivered = this.local.deliveredOwner(id);
-    const from = delivered === undefined ? undefined : this.remoteOwners.get(delivered);
-    if (delivered !== undefined && from !== undefined) this.markReported(owner.requestId, from, delivered.requestId);
+    // An owner applied from another replica's batch names that replica; this replica's own name none.
+    if (delivered?.replica !== undefined) this.markReported(owner.requestId, delivered.replica, delivered.requestId);
     return ok;
   }
 
@@ -179,8 +175,8 @@ export class SharedDetectionStore implements DetectionStore {
     return this.local.deliveredOwner(id);
   }
   addDelivered(ids: string[], owner: DeliveredOwner): void {
-    this.localOwners.add(owner);
-    this.local.addDelivered(ids, owner);
+    const { replica: _replica, ...own } = owner;
+    this.local.addDelivered(ids, own);
   }
   session(session: string): SessionBinding | undefined {
     return this.local.session(session);
@@ -250,8 +246,7 @@ export class SharedDetectionStore implements DetectionStore {
           if (heldHere) this.remoteLive.delete(id);
           this.checkLate(id, w.owner, batch.replica, 'finished');
         }
-        this.remoteOwners.set(w.owner, batch.replica);
-        plain.push(w);
+        plain.push({ ...w, owner: { ...w.owner, replica: batch.replica } });
       } else {
         plain.push(w);
       }
@@ -272,7 +267,7 @@ export class SharedDetectionStore implements DetectionStore {
     let mine: DeliveredOwner | undefined = live;
     if (mine === undefined) {
       const delivered = this.local.deliveredOwner(id);
-      if (delivered !== undefined && this.localOwners.has(delivered)) mine = delivered;
+      if (delivered !== undefined && delivered.replica === undefined) mine = delivered;
     }
     if (mine === undefined || sameUser(mine, other) || !this.habitUnique(mine.session ?? other.session, mine.model ?? other.model)) return;
     const token = live?.token;

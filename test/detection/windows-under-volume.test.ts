@@ -3,6 +3,7 @@ import { DEFAULT_COMPLETION_ID_WINDOW_MS, DEFAULT_MAX_SESSION_BINDINGS } from '.
 import { extractChunkFields } from '../../src/inspect/chunk-fields.js';
 import { Detection } from '../../src/inspect/detection.js';
 import { MemoryDetectionStore } from '../../src/inspect/store.js';
+import { parsedCopy, retainedBytes } from '../helpers/retained-memory.js';
 
 const chunk = (id: string) => extractChunkFields(`{"id":"${id}","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}`);
 
@@ -28,7 +29,7 @@ it('delivered ids are held for the whole window at 100,000 ids a minute; a repla
     store.addDelivered(Array.from({ length: perRequest }, (_, i) => `chatcmpl-${r}-${i}-d3`), { requestId: `req-${r}` });
   }
   expect(store.deliveredStats().ids).toBe(perMinute * 10 + 6);
-  expect(store.deliveredStats().approxBytes).toBeLessThan(40 * 1024 * 1024);
+  // What they cost is measured as retained heap in test/inspect/completion-id-window-volume.test.ts.
   // Just inside the window (measured from the oldest id): still known, and a replay of it to another request is a
   // collision naming the request that got it first.
   now.ms = DEFAULT_COMPLETION_ID_WINDOW_MS - 1;
@@ -41,11 +42,17 @@ it('delivered ids are held for the whole window at 100,000 ids a minute; a repla
   expect(store.deliveredOwner('chatcmpl-0-0-d3')).toBeUndefined();
 });
 
-it('holds 100,000 session bindings; the 100,001st evicts the least recently written', () => {
+it('holds 100,000 session bindings in under 48 MB (README: ~40 MB); the 100,001st evicts the least recently written', () => {
+  const before = retainedBytes();
   const store = new MemoryDetectionStore({ now: () => 0 });
-  const id = (i: number) => '0x' + i.toString(16).padStart(64, '0');
-  for (let i = 0; i < DEFAULT_MAX_SESSION_BINDINGS; i++) store.bindSession(id(i), { modelId: id(1), source: 'open' });
+  // Each value its own flat copy, as parsed from a control-plane answer.
+  const id = (i: number) => parsedCopy('0x' + i.toString(16).padStart(64, '0'));
+  const provider = (i: number) => parsedCopy('0x' + i.toString(16).padStart(40, '0'));
+  for (let i = 0; i < DEFAULT_MAX_SESSION_BINDINGS; i++) {
+    store.bindSession(id(i), { modelId: i === 0 ? id(1) : id(i % 50), provider: provider(i % 20), source: 'open' });
+  }
   expect(store.sessionCount).toBe(100_000);
+  expect(retainedBytes() - before).toBeLessThan(48 * 1024 * 1024);
   expect(store.session(id(0))?.modelId).toBe(id(1));
   store.bindSession(id(DEFAULT_MAX_SESSION_BINDINGS), { modelId: id(2), source: 'open' });
   expect(store.sessionCount).toBe(100_000);

@@ -2,6 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { startProxy, startUpstream } from '../helpers/proxy-harness.js';
+import { retainedBytes } from '../helpers/retained-memory.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -128,12 +129,7 @@ describe('byte-exact forwarding', () => {
       pump();
     });
     const { url } = await startProxy(upstream.url);
-    const retained = () => {
-      global.gc?.();
-      const m = process.memoryUsage();
-      return m.heapUsed + m.arrayBuffers;
-    };
-    const before = retained();
+    const before = retainedBytes();
     const res = await request(`${url}/v1/files/big`);
     const hash = createHash('sha256');
     let received = 0;
@@ -143,8 +139,7 @@ describe('byte-exact forwarding', () => {
     }
     expect(received).toBe(size);
     expect(hash.digest('hex')).toBe(expected.digest('hex'));
-    expect(global.gc).toBeTypeOf('function');
-    expect(retained() - before).toBeLessThan(8 * 1024 * 1024);
+    expect(retainedBytes() - before).toBeLessThan(8 * 1024 * 1024);
   });
 
   it('applies backpressure: a client that stops reading stalls the upstream instead of filling proxy memory', async () => {
