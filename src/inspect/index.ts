@@ -2,8 +2,10 @@
  * The crosstalk inspector: an SSE parser, pure detector rules, bounded registries and a per-request inspector,
  * with a pass-through Transform to put them on a response body. Nothing here knows HTTP servers or spans.
  */
-export { SseParser, parseLine, DEFAULT_MAX_EVENT_BYTES } from './sse-parser.js';
-export type { SseEvent, SseParserOptions, SseLine, SseFieldName } from './sse-parser.js';
+export { SseParser, DEFAULT_MAX_EVENT_BYTES } from './sse-parser.js';
+export type { SseEvent, SseParserOptions } from './sse-parser.js';
+export { parseLine } from './sse-line.js';
+export type { SseLine, SseFieldName } from './sse-line.js';
 export { extractChunkFields, fieldsFromObject, classifyData, MAX_FIELD_CHARS } from './chunk-fields.js';
 export type { ChunkFields, TokenUsage, DataKind } from './chunk-fields.js';
 export {

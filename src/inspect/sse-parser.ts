@@ -19,10 +19,11 @@
  * - `id` is the `id` field of this event only (a browser carries the last event id over to later events).
  */
 
+import { DEFAULT_MAX_EVENT_BYTES } from '../config/defaults.js';
+import { parseLine } from './sse-line.js';
+
 const LF = 0x0a;
 const CR = 0x0d;
-const COLON = 0x3a;
-const SPACE = 0x20;
 const NUL = '\u0000';
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const EMPTY = Buffer.alloc(0);
@@ -31,16 +32,7 @@ const EMPTY = Buffer.alloc(0);
 const MIN_LINE_BUFFER = 512;
 const MAX_RETAINED_LINE_BUFFER = 16 * 1024;
 
-/** A field name that ends with a colon can only be one we act on if the colon is within this many bytes. */
-const MAX_FIELD_NAME_BYTES = 5;
-
-const NAME_DATA = Buffer.from('data');
-const NAME_EVENT = Buffer.from('event');
-const NAME_ID = Buffer.from('id');
-const NAME_RETRY = Buffer.from('retry');
-
 /** Default cap on one event's bytes (src/config/defaults.ts, the one source of the inspector's defaults). */
-import { DEFAULT_MAX_EVENT_BYTES } from '../config/defaults.js';
 export { DEFAULT_MAX_EVENT_BYTES };
 
 export interface SseEvent {
@@ -80,56 +72,6 @@ export interface SseEventSkipper {
   /** Whether an event of at most `bytes` bytes could be skipped now (a cheap check before the bytes are compared). */
   canSkipEvent(bytes: number): boolean;
   skipEvent(chunk: Buffer, start: number, limit: number): number;
-}
-
-export type SseFieldName = 'data' | 'event' | 'id' | 'retry';
-
-/** One line, classified. Unknown fields are `ignored` (the spec ignores them too). */
-export type SseLine =
-  | { readonly kind: 'blank' | 'comment' | 'ignored' }
-  | { readonly kind: SseFieldName; readonly value: string };
-
-const BLANK: SseLine = { kind: 'blank' };
-const COMMENT: SseLine = { kind: 'comment' };
-const IGNORED: SseLine = { kind: 'ignored' };
-
-function nameIs(buf: Buffer, start: number, end: number, name: Buffer): boolean {
-  if (end - start !== name.length) return false;
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false;
-  return true;
-}
-
-/**
- * Classifies the line `buf[start, end)` (without its line end). Only the value of a known field is decoded.
- */
-export function parseLine(buf: Buffer, start = 0, end = buf.length): SseLine {
-  if (start >= end) return BLANK;
-  if (buf[start] === COLON) return COMMENT;
-  // Look for the colon only among the first bytes: a longer field name is one we ignore anyway.
-  const limit = Math.min(end, start + MAX_FIELD_NAME_BYTES + 1);
-  let colon = -1;
-  for (let i = start + 1; i < limit; i++) {
-    if (buf[i] === COLON) {
-      colon = i;
-      break;
-    }
-  }
-  let nameEnd = end;
-  let valueStart = end;
-  if (colon !== -1) {
-    nameEnd = colon;
-    valueStart = colon + 1;
-    if (valueStart < end && buf[valueStart] === SPACE) valueStart++;
-  } else if (end - start > MAX_FIELD_NAME_BYTES) {
-    return IGNORED;
-  }
-  let kind: SseFieldName;
-  if (nameIs(buf, start, nameEnd, NAME_DATA)) kind = 'data';
-  else if (nameIs(buf, start, nameEnd, NAME_ID)) kind = 'id';
-  else if (nameIs(buf, start, nameEnd, NAME_EVENT)) kind = 'event';
-  else if (nameIs(buf, start, nameEnd, NAME_RETRY)) kind = 'retry';
-  else return IGNORED;
-  return { kind, value: valueStart < end ? buf.toString('utf8', valueStart, end) : '' };
 }
 
 function isAsciiDigits(s: string): boolean {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseLine } from '../../src/inspect/sse-parser.js';
+import { parseLine } from '../../src/inspect/sse-line.js';
 import { parseAll } from './fixtures.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'utf8');
