@@ -16,8 +16,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
-import { CONFIG_LABELS, CONFIG_NAMES, DEFAULT_CONFIGS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
+import { CONFIG_LABELS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
 import { formatSelfTime, selfTimeByOwner, topSelfTime } from './lib/cpu-profile.js';
 import { runAuditSection } from './lib/audit-section.js';
 import { checkGoals } from './lib/goals.js';
@@ -27,21 +26,13 @@ import { cpuPlan, isPlan, pin } from './lib/cpu-pinning.js';
 import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
 import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
 import { goalsTable, scenarioTable } from './lib/report.js';
-import {
-  buildScenarios,
-  DEFAULT_SCENARIO_OPTIONS,
-  pacedWindowSec,
-  QUICK_SCENARIO_OPTIONS,
-  type Scenario,
-  type ScenarioOptions,
-} from './lib/scenarios.js';
+import { pacedWindowSec, type Scenario } from './lib/scenarios.js';
+import { parseRunOptions, usage, type RunOptions } from './lib/run-options.js';
 import { summarise, type RunSample, type ScenarioSummary } from './lib/summary.js';
-import { PROXY_NODE_FLAGS } from '../src/proxy/node-flags.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
-const DEFAULT_ROUNDS = 3;
 /** Lets sockets close and the proxies' GC settle between two runs. */
 const PAUSE_BETWEEN_RUNS_MS = 300;
 const KB_TO_MB = 1024 / 1e6;
@@ -50,89 +41,18 @@ const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
 };
 
-// ---------- options ----------
+// ---------- options (bench/lib/run-options.ts) ----------
 
-const { values: flags } = parseArgs({
-  options: {
-    quick: { type: 'boolean', default: false },
-    rounds: { type: 'string' },
-    warmup: { type: 'string' },
-    duration: { type: 'string' },
-    only: { type: 'string' },
-    configs: { type: 'string' },
-    'big-mib': { type: 'string' },
-    'cpu-prof': { type: 'boolean', default: false },
-    'no-build': { type: 'boolean', default: false },
-    'no-audit': { type: 'boolean', default: false },
-    'no-replicas': { type: 'boolean', default: false },
-    'no-pin': { type: 'boolean', default: false },
-    'sidecar-cli': { type: 'string' },
-    'base-cli': { type: 'string' },
-    'node-flags': { type: 'string' },
-    out: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  },
-});
-
-if (flags.help) {
-  console.log(`usage: npm run bench -- [options]
-  --quick              1 round, 0.5 s warm-up + 2 s windows, 256 MiB big stream
-  --rounds <n>         interleaved rounds per scenario (default ${DEFAULT_ROUNDS}; --quick: 1)
-  --warmup <s>         unmeasured seconds before each timed window (default ${DEFAULT_SCENARIO_OPTIONS.warmupSec})
-  --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec}; paced scenarios: at least ${DEFAULT_SCENARIO_OPTIONS.pacedDurationSec})
-  --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit, replicas
-  --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
-                       direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none)
-  --big-mib <n>        size of the single big stream in MiB (default 1024; --quick: 256)
-  --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
-  --no-build           use dist/ as it is (default: npm run build first)
-  --no-audit           skip the audit section even when bench/audit-bench.ts exists
-  --no-replicas        skip the replicas section (bench/two-replicas.ts: one vs two sidecars, with and without
-                       --store redis, and --workers 2 vs 1; the Redis rows need REDIS_URL); --only replicas runs it alone
-  --no-pin             do not give the proxy a core of its own in the paced scenarios (bench/lib/cpu-pinning.ts)
-  --sidecar-cli <file> the sidecar's entry point (default dist/cli.js; another build to A/B a change)
-  --base-cli <file>    a baseline build for the sidecar-base configuration: A/B in one run, rounds interleaved
-                       (e.g. --configs bare,sidecar,sidecar-base --base-cli /tmp/old/dist/cli.js)
-  --node-flags=<flags> node flags of both node proxies (default "${PROXY_NODE_FLAGS.join(' ')}", the sidecar's
-                       image's; --node-flags= for node's defaults; write it with "=": the value starts with a dash)
-  --out <file>         JSON output (default bench/results/latest.json)`);
+const parsed = parseRunOptions(process.argv.slice(2), ROOT);
+if (parsed === 'help') {
+  console.log(usage());
   process.exit(0);
 }
-
-function positive(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
-  return n;
-}
-
-const base: ScenarioOptions = flags.quick ? QUICK_SCENARIO_OPTIONS : DEFAULT_SCENARIO_OPTIONS;
-const scenarioOptions: ScenarioOptions = {
-  ...base,
-  warmupSec: positive(flags.warmup, 'warmup', base.warmupSec),
-  durationSec: positive(flags.duration, 'duration', base.durationSec),
-  bigBytes: positive(flags['big-mib'], 'big-mib', base.bigBytes / 1024 ** 2) * 1024 ** 2,
-};
-const rounds = Math.round(positive(flags.rounds, 'rounds', flags.quick ? 1 : DEFAULT_ROUNDS));
-const wanted = flags.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');
-const scenarios = buildScenarios(scenarioOptions).filter(
-  (s) => wanted === undefined || wanted.some((w) => s.id === w || s.id.startsWith(w)),
-);
-/** The audit section runs with every scenario, or when `--only` names it. */
-const auditWanted = !flags['no-audit'] && (wanted === undefined || wanted.includes('audit'));
-/** The replicas section (issue 17) likewise. */
-const replicasWanted = !flags['no-replicas'] && (wanted === undefined || wanted.includes('replicas'));
-if (scenarios.length === 0 && !auditWanted && !replicasWanted) throw new Error(`--only ${flags.only ?? ''} matches no scenario`);
-const requestedConfigs = (flags.configs?.split(',').map((s) => s.trim()) ?? [...DEFAULT_CONFIGS]) as ConfigName[];
-for (const name of requestedConfigs) {
-  if (!CONFIG_NAMES.includes(name)) throw new Error(`--configs: unknown configuration ${JSON.stringify(name)}`);
-}
-const outFile = resolve(flags.out ?? join(RESULTS_DIR, 'latest.json'));
-const sidecarCli = resolve(ROOT, flags['sidecar-cli'] ?? join('dist', 'cli.js'));
-const baseCli = flags['base-cli'] === undefined ? undefined : resolve(ROOT, flags['base-cli']);
+const options: RunOptions = parsed;
+const { rounds, scenarioOptions, scenarios, auditWanted, replicasWanted, outFile, sidecarCli, baseCli, nodeFlags } = options;
+const requestedConfigs = options.configs;
 /** Where the paced scenarios put the proxy and the load (bench/lib/cpu-pinning.ts); a reason when nowhere. */
-const cpuPlacement = flags['no-pin'] ? { reason: '--no-pin' } : cpuPlan();
-const nodeFlags = flags['node-flags'] === undefined ? PROXY_NODE_FLAGS : flags['node-flags'].split(/\s+/).filter((f) => f !== '');
+const cpuPlacement = options.noPin ? { reason: '--no-pin' } : cpuPlan();
 
 // ---------- process bookkeeping ----------
 
@@ -398,10 +318,10 @@ async function main(): Promise<void> {
   // Read before building: the tree being measured, not whatever others committed while the bench ran.
   const source = gitDescribe() ?? null;
   const needsDist = (scenarios.length > 0 && requestedConfigs.some((c) => c.startsWith('sidecar'))) || replicasWanted;
-  if (needsDist && !flags['no-build'] && flags['sidecar-cli'] === undefined) build();
+  if (needsDist && !options.noBuild && !options.sidecarCliGiven) build();
   if (needsDist && !existsSync(sidecarCli)) throw new Error(`${sidecarCli} is missing: run npm run build`);
   if (baseCli !== undefined && !existsSync(baseCli)) throw new Error(`--base-cli: ${baseCli} is missing`);
-  const cpuProfDir = flags['cpu-prof'] ? PROFILES_DIR : undefined;
+  const cpuProfDir = options.cpuProf ? PROFILES_DIR : undefined;
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true });
   const profilesBefore = new Set(cpuProfDir === undefined ? [] : readdirSync(cpuProfDir));
 
@@ -425,13 +345,13 @@ async function main(): Promise<void> {
     await stopTracked(receiver);
   }
 
-  const audit = await runAuditSection({ root: ROOT, wanted: auditWanted, skipNote: flags['no-audit'] ? '--no-audit' : 'not in --only', quick: flags.quick, log });
+  const audit = await runAuditSection({ root: ROOT, wanted: auditWanted, skipNote: options.noAudit ? '--no-audit' : 'not in --only', quick: options.quick, log });
   const replicas = runReplicasSection({
     root: ROOT,
     wanted: replicasWanted && !interrupted,
-    skipNote: flags['no-replicas'] ? '--no-replicas' : 'not in --only',
+    skipNote: options.noReplicas ? '--no-replicas' : 'not in --only',
     cli: sidecarCli,
-    durationSec: flags.quick ? 3 : 10,
+    durationSec: options.quick ? 3 : 10,
     log,
   });
   const goals = checkGoals(summaries, audit.measure);
@@ -464,10 +384,10 @@ async function main(): Promise<void> {
     source,
     options: {
       rounds,
-      quick: flags.quick,
+      quick: options.quick,
       ...scenarioOptions,
       configs: requestedConfigs,
-      cpuProf: flags['cpu-prof'],
+      cpuProf: options.cpuProf,
       pinning: isPlan(cpuPlacement)
         ? { scenarios: scenarios.filter((s) => s.pinned).map((s) => s.id), proxyCpus: cpuPlacement.proxy, loadCpus: cpuPlacement.load }
         : { off: cpuPlacement.reason },

@@ -1,0 +1,47 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_ROUNDS, parseRunOptions, usage, type RunOptions } from '../../bench/lib/run-options.js';
+import { PROXY_NODE_FLAGS } from '../../src/proxy/node-flags.js';
+
+const ROOT = '/repo';
+const parse = (...argv: string[]): RunOptions => {
+  const out = parseRunOptions(argv, ROOT);
+  if (out === 'help') throw new Error('help');
+  return out;
+};
+
+describe("npm run bench's options (bench/lib/run-options.ts)", () => {
+  it('defaults: every scenario, the default configurations and rounds, the image node flags, dist/cli.js', () => {
+    const o = parse();
+    expect(o.rounds).toBe(DEFAULT_ROUNDS);
+    expect(o.scenarios.length).toBeGreaterThan(5);
+    expect([o.auditWanted, o.replicasWanted]).toEqual([true, true]);
+    expect([o.cpuProf, o.noBuild, o.noPin, o.sidecarCliGiven]).toEqual([false, false, false, false]);
+    expect(o.nodeFlags).toEqual(PROXY_NODE_FLAGS);
+    expect(o.sidecarCli).toBe('/repo/dist/cli.js');
+    expect(o.outFile).toBe('/repo/bench/results/latest.json');
+  });
+
+  it('--only selects by id or prefix and leaves out the sections it does not name', () => {
+    const o = parse('--only', 'c64-delay5,gateway');
+    expect(o.scenarios.map((s) => s.id)).toEqual(['c64-delay5', 'gateway-15tok-c64-delay5']);
+    expect([o.auditWanted, o.replicasWanted]).toEqual([false, false]);
+    expect(parse('--only', 'audit').scenarios).toEqual([]);
+    expect(() => parse('--only', 'nothing')).toThrow(/matches no scenario/);
+  });
+
+  it('--node-flags= means node defaults; a value is split on spaces; --sidecar-cli and --base-cli resolve against the root', () => {
+    expect(parse('--node-flags=').nodeFlags).toEqual([]);
+    expect(parse('--node-flags=--max-semi-space-size=64  --trace-gc').nodeFlags).toEqual(['--max-semi-space-size=64', '--trace-gc']);
+    const o = parse('--sidecar-cli', 'x/cli.js', '--base-cli', '/tmp/old/dist/cli.js');
+    expect([o.sidecarCli, o.sidecarCliGiven, o.baseCli]).toEqual(['/repo/x/cli.js', true, '/tmp/old/dist/cli.js']);
+  });
+
+  it('refuses what it cannot honour: unknown configurations, non-positive numbers; --quick is one round', () => {
+    expect(() => parse('--configs', 'bare,nope')).toThrow(/unknown configuration "nope"/);
+    expect(() => parse('--rounds', '0')).toThrow(/--rounds must be a positive number/);
+    expect(() => parse('--duration', 'soon')).toThrow(/--duration must be a positive number/);
+    expect(parse('--quick').rounds).toBe(1);
+    expect(parseRunOptions(['--help'], ROOT)).toBe('help');
+    expect(usage()).toMatch(/^usage: npm run bench/);
+  });
+});
