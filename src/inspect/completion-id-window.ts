@@ -101,10 +101,14 @@ class OpenBucket {
   /** Sorted, one entry per distinct id (its newest), the owners' table sealed. */
   seal(): SealedBucket {
     const { hi, lo } = this;
-    const order = new Uint32Array(this.entries);
-    for (let i = 0; i < order.length; i++) order[i] = i;
-    // Newest first among equal ids, so the first of each run is the one kept.
-    order.sort((x, y) => (hi[x] as number) - (hi[y] as number) || (lo[x] as number) - (lo[y] as number) || y - x);
+    // Newest first, then a stable sort by (hi, lo): among equal ids the newest comes first and is the one kept.
+    let order = new Uint32Array(this.entries);
+    for (let i = 0; i < order.length; i++) order[i] = order.length - 1 - i;
+    let spare = new Uint32Array(order.length);
+    for (const [lane, shift] of [[lo, 0], [lo, 16], [hi, 0], [hi, 16]] as const) {
+      radixPass(order, spare, lane, shift);
+      [order, spare] = [spare, order];
+    }
     const out = { hi: new Uint32Array(this.distinct), lo: new Uint32Array(this.distinct), owner: new Uint32Array(this.distinct) };
     let k = 0;
     for (let i = 0; i < order.length; i++) {
@@ -186,6 +190,30 @@ export class CompletionIdWindow {
     let drop = 0;
     while (drop < this.sealed.length && (this.sealed[drop] as SealedBucket).newest < cutoff) drop++;
     if (drop > 0) this.sealed = this.sealed.slice(drop);
+  }
+}
+
+const DIGITS = 1 << 16;
+/** Scratch counts for {@link radixPass} (sealing runs once per bucket, on one thread). */
+const counts = new Uint32Array(DIGITS + 1);
+
+/**
+ * One stable counting-sort pass of LSD radix sort: `from` reordered into `to` by the 16-bit digit of `lane[entry]`
+ * at `shift`. Four passes (lo then hi, low digit first) sort by (hi, lo) in linear time: a comparator sort of one
+ * bucket (~100,000 ids a minute) held the event loop ~30 ms, on the request path that seals it.
+ */
+function radixPass(from: Uint32Array, to: Uint32Array, lane: Uint32Array, shift: number): void {
+  counts.fill(0);
+  for (let i = 0; i < from.length; i++) {
+    const next = (((lane[from[i] as number] as number) >>> shift) & 0xffff) + 1;
+    counts[next] = (counts[next] as number) + 1;
+  }
+  for (let d = 1; d <= DIGITS; d++) counts[d] = (counts[d] as number) + (counts[d - 1] as number);
+  for (let i = 0; i < from.length; i++) {
+    const at = from[i] as number;
+    const digit = ((lane[at] as number) >>> shift) & 0xffff;
+    to[counts[digit] as number] = at;
+    counts[digit] = (counts[digit] as number) + 1;
   }
 }
 
