@@ -175,6 +175,8 @@ export class SharedDetectionStore implements DetectionStore {
     return this.local.deliveredOwner(id);
   }
   addDelivered(ids: string[], owner: DeliveredOwner): void {
+    // This replica's own delivery names no replica (that is how an applied one is told apart).
+    if (owner.replica === undefined) return this.local.addDelivered(ids, owner);
     const { replica: _replica, ...own } = owner;
     this.local.addDelivered(ids, own);
   }
