@@ -31,24 +31,26 @@ export type RouteName = (typeof KNOWN_ROUTES)[number] | typeof OTHER_ROUTE;
 /** Every route name the proxy can emit (the bound on label cardinality). */
 export const ROUTE_NAMES: readonly RouteName[] = [...KNOWN_ROUTES, OTHER_ROUTE];
 
-const EXACT = new Set<string>(KNOWN_ROUTES.filter((r) => !r.includes('{id}')));
-const TEMPLATES = KNOWN_ROUTES.filter((r) => r.includes('{id}')).map((r) => r.split('/'));
+/** Path → its route name: the constant, not the caller's copy (kept per request, e.g. by incidents' seeds). */
+const EXACT = new Map<string, RouteName>(KNOWN_ROUTES.filter((r) => !r.includes('{id}')).map((r) => [r, r]));
+const TEMPLATES = KNOWN_ROUTES.filter((r) => r.includes('{id}')).map((name) => ({ name, parts: name.split('/') }));
 
 /** `/blockchain/sessions/0xabc…/close` → `/blockchain/sessions/{id}/close`; `/v1/anything-else` → `other`. */
 export function routeTemplate(path: string): RouteName {
   const q = path.indexOf('?');
   const p = q === -1 ? path : path.slice(0, q);
-  if (EXACT.has(p)) return p as RouteName;
+  const exact = EXACT.get(p);
+  if (exact !== undefined) return exact;
   const parts = p.split('/');
   for (const template of TEMPLATES) {
-    if (template.length !== parts.length) continue;
+    if (template.parts.length !== parts.length) continue;
     let ok = true;
-    for (let i = 0; i < template.length && ok; i++) {
-      const t = template[i] as string;
+    for (let i = 0; i < template.parts.length && ok; i++) {
+      const t = template.parts[i] as string;
       const part = parts[i] as string;
       ok = t === '{id}' ? ID_SEGMENT.test(part) : t === part;
     }
-    if (ok) return template.join('/') as RouteName;
+    if (ok) return template.name;
   }
   return OTHER_ROUTE;
 }
