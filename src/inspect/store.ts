@@ -121,6 +121,9 @@ const DEFAULTS = {
   starvationWindowMs: 5 * 60_000,
 };
 
+/** Model ids and provider addresses kept once each for the session bindings (a few per deployment; a cap, not a cache). */
+const MAX_SHARED_BINDING_VALUES = 10_000;
+
 /** Recent answers kept at most per upstream (the starvation window is short; this caps a burst). */
 const MAX_RECENT_PER_UPSTREAM = 4096;
 
@@ -136,6 +139,8 @@ export class MemoryDetectionStore implements DetectionStore {
   private readonly sessions: TtlLru<string, SessionBinding>;
   private readonly bids: TtlLru<string, { modelId: string; provider?: string }>;
   private readonly recent = new Map<string, RecentAnswer[]>();
+  /** One copy of each model id and provider the bindings name (each control-plane answer parses its own). */
+  private readonly bindingValues = new Map<string, string>();
   readonly starvationWindowMs: number;
   private recordWrites: boolean;
   private pending: StoreWrite[] = [];
@@ -209,8 +214,18 @@ export class MemoryDetectionStore implements DetectionStore {
 
   bindSession(session: string, patch: SessionBinding): void {
     const merged = { ...this.sessions.get(session), ...patch };
+    if (merged.modelId !== undefined) merged.modelId = this.shared(merged.modelId);
+    if (merged.provider !== undefined) merged.provider = this.shared(merged.provider);
     this.sessions.set(session, merged);
     this.log({ op: 'session', session, binding: patch });
+  }
+
+  /** `value`, or the copy of it already held (100,000 sessions name a few models and providers). */
+  private shared(value: string): string {
+    const held = this.bindingValues.get(value);
+    if (held !== undefined) return held;
+    if (this.bindingValues.size < MAX_SHARED_BINDING_VALUES) this.bindingValues.set(value, value);
+    return value;
   }
 
   bid(bidId: string): { modelId: string; provider?: string } | undefined {
