@@ -69,33 +69,30 @@ class OpenBucket {
 
   /** The newest entry of the id with these lanes, or NONE. */
   find(hi: number, lo: number): number {
-    let at = this.heads.get(hi | 0) ?? NONE;
-    while (at !== NONE && this.lo[at] !== lo) at = this.prev[at] as number;
-    return at;
+    return this.along(this.heads.get(hi | 0) ?? NONE, lo);
   }
 
   append(hi: number, lo: number, owner: number): void {
-    if (this.find(hi, lo) === NONE) this.distinct++;
-    if (this.entries === this.hi.length) this.grow();
+    const head = this.heads.get(hi | 0) ?? NONE;
+    if (this.along(head, lo) === NONE) this.distinct++;
+    if (this.entries === this.hi.length) {
+      this.hi = doubled(this.hi);
+      this.lo = doubled(this.lo);
+      this.owner = doubled(this.owner);
+      this.prev = doubled(this.prev);
+    }
     const at = this.entries++;
     this.hi[at] = hi;
     this.lo[at] = lo;
     this.owner[at] = owner;
-    this.prev[at] = this.heads.get(hi | 0) ?? NONE;
+    this.prev[at] = head;
     this.heads.set(hi | 0, at);
   }
 
-  private grow(): void {
-    const n = this.hi.length * 2;
-    const grow = <T extends Uint32Array | Int32Array>(a: T, make: (n: number) => T): T => {
-      const b = make(n);
-      b.set(a);
-      return b;
-    };
-    this.hi = grow(this.hi, (k) => new Uint32Array(k));
-    this.lo = grow(this.lo, (k) => new Uint32Array(k));
-    this.owner = grow(this.owner, (k) => new Uint32Array(k));
-    this.prev = grow(this.prev, (k) => new Int32Array(k));
+  /** The first entry with lo lane `lo` on the chain from `at` (entries of one hi lane, newest first), or NONE. */
+  private along(at: number, lo: number): number {
+    while (at !== NONE && this.lo[at] !== lo) at = this.prev[at] as number;
+    return at;
   }
 
   /** Sorted, one entry per distinct id (its newest), the owners' table sealed. */
@@ -191,6 +188,13 @@ export class CompletionIdWindow {
     while (drop < this.sealed.length && (this.sealed[drop] as SealedBucket).newest < cutoff) drop++;
     if (drop > 0) this.sealed = this.sealed.slice(drop);
   }
+}
+
+/** `a` in an array of twice its length (the rest zero). */
+function doubled<T extends Uint32Array | Int32Array>(a: T): T {
+  const b = new (a.constructor as new (length: number) => T)(a.length * 2);
+  b.set(a);
+  return b;
 }
 
 const DIGITS = 1 << 16;

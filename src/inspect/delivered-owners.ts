@@ -33,8 +33,8 @@ export interface DeliveredOwner {
 const FIELDS = ['requestId', 'key', 'session', 'model', 'trace', 'replica'] as const;
 type Field = (typeof FIELDS)[number];
 const WIDTH = FIELDS.length;
-/** Fields whose values repeat across requests: one copy per table. */
-const SHARED: ReadonlySet<Field> = new Set(['key', 'session', 'model', 'replica']);
+/** Per field: its values repeat across requests (the session, key, model, replica), so one copy per table. */
+const SHARED: readonly boolean[] = FIELDS.map((f) => f === 'key' || f === 'session' || f === 'model' || f === 'replica');
 /** Reference 0: the field is absent. */
 const ABSENT = 0;
 const INITIAL_OWNERS = 64;
@@ -68,10 +68,10 @@ export class DeliveredOwnerTable {
         this.cols[at + f] = ABSENT;
         continue;
       }
-      let ref = SHARED.has(field) ? shared.get(value) : undefined;
+      let ref = SHARED[f] === true ? shared.get(value) : undefined;
       if (ref === undefined) {
         ref = this.strings.push(value) - 1;
-        if (SHARED.has(field)) shared.set(value, ref);
+        if (SHARED[f] === true) shared.set(value, ref);
       }
       this.cols[at + f] = ref;
     }

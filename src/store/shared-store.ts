@@ -174,11 +174,9 @@ export class SharedDetectionStore implements DetectionStore {
   deliveredOwner(id: string): DeliveredOwner | undefined {
     return this.local.deliveredOwner(id);
   }
+  /** This replica's own delivery (its judge names no `replica`: that is how an applied one is told apart). */
   addDelivered(ids: string[], owner: DeliveredOwner): void {
-    // This replica's own delivery names no replica (that is how an applied one is told apart).
-    if (owner.replica === undefined) return this.local.addDelivered(ids, owner);
-    const { replica: _replica, ...own } = owner;
-    this.local.addDelivered(ids, own);
+    this.local.addDelivered(ids, owner);
   }
   session(session: string): SessionBinding | undefined {
     return this.local.session(session);
