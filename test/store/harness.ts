@@ -49,11 +49,14 @@ export async function sync(a: Replica, ...others: Replica[]): Promise<void> {
 }
 
 
+/** The model every chunk of {@link startStream} names. */
+export const STREAM_MODEL = 'llama-3.3-70b';
+
 function chunk(id: string, content: string, finish: boolean) {
   return fieldsFromObject({
     id,
     object: 'chat.completion.chunk',
-    model: 'llama-3.3-70b',
+    model: STREAM_MODEL,
     choices: [{ index: 0, delta: finish ? {} : { content }, finish_reason: finish ? 'stop' : null }],
   });
 }
@@ -61,15 +64,20 @@ function chunk(id: string, content: string, finish: boolean) {
 export interface StreamSpec {
   requestId: string;
   session: string;
-  key: string;
+  /** Key fingerprint; absent as behind the gateway, which sends no key header. */
+  key?: string;
   /** The completion id every chunk carries. */
   id: string;
   chunks?: number;
 }
 
 /** A judge for one streamed answer; `feed(n)` delivers n content chunks, `end()` the finish chunk and the end. */
-export function startStream(r: Replica, spec: StreamSpec) {
-  const judge = r.detection.begin({ requestId: spec.requestId, sessionId: spec.session, keyFingerprint: spec.key });
+export function startStream(r: Pick<Replica, 'detection'>, spec: StreamSpec) {
+  const judge = r.detection.begin({
+    requestId: spec.requestId,
+    sessionId: spec.session,
+    ...(spec.key !== undefined && { keyFingerprint: spec.key }),
+  });
   const findings: Finding[] = [...judge.checkRequest()];
   judge.onStatus(200);
   return {
@@ -100,7 +108,7 @@ export async function duplicateAcross(from: Replica, to: Replica, first: StreamS
 }
 
 /** One whole stream; returns its findings. */
-export function runStream(r: Replica, spec: StreamSpec): Finding[] {
+export function runStream(r: Pick<Replica, 'detection'>, spec: StreamSpec): Finding[] {
   const s = startStream(r, spec);
   s.feed(spec.chunks ?? 3);
   return s.end();
