@@ -361,7 +361,7 @@ async function main(): Promise<void> {
   lines.push(
     `crosstalk bench — ${cpus().length} CPU(s), node ${process.version}, ${rounds} round(s), ` +
       `${scenarioOptions.warmupSec}s warm-up + ${scenarioOptions.durationSec}s windows (paced: ${pacedWindowSec(scenarioOptions)}s); ` +
-      `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median; ` +
+      `node proxies run with ${nodeFlags.length === 0 ? "node's default flags" : nodeFlags.join(' ')}; ratios are median ÷ median (CPU also round by round); ` +
       (isPlan(cpuPlacement) ? `paced scenarios: proxy on CPU ${cpuPlacement.proxy}, load on ${cpuPlacement.load}` : `no CPU pinning (${cpuPlacement.reason})`),
   );
   for (const s of summaries) lines.push('', ...scenarioTable(s));
@@ -408,6 +408,7 @@ async function main(): Promise<void> {
       upstreamCpuSecPer1k: 'CPU seconds of the simulated router per 1,000 requests',
       vsDirect: 'median ÷ direct median',
       vsBare: 'median ÷ bare http-proxy median',
+      cpuByRound: 'CPU s/1k ÷ bare http-proxy (bare) or the --base-cli build (base) in the same round; median and range over rounds',
     },
     scenarios: summaries,
     audit,

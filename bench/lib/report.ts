@@ -1,6 +1,7 @@
 /** The fixed-width table printed to stdout; the same numbers go to bench/results/latest.json. */
 import { CONFIG_LABELS } from './configs.js';
 import type { GoalCheck } from './goals.js';
+import type { RoundRatios } from './stats.js';
 import type { Metric, ScenarioSummary } from './summary.js';
 
 interface Column {
@@ -50,6 +51,11 @@ function formatRatio(value: number): string {
   return Number.isFinite(value) ? `${value.toFixed(2)}x` : '-';
 }
 
+function formatRounds(label: string, r: RoundRatios): string {
+  const spread = r.rounds > 1 ? ` (${r.min.toFixed(2)}–${r.max.toFixed(2)}x over ${r.rounds} rounds)` : ' (1 round)';
+  return `${label} ${formatRatio(r.median)}${spread}`;
+}
+
 function row(name: string, cells: string[]): string {
   return name.padEnd(NAME_WIDTH) + cells.map((c) => c.padStart(CELL_WIDTH)).join('');
 }
@@ -70,6 +76,13 @@ export function scenarioTable(s: ScenarioSummary): string[] {
     if (c.config !== 'direct' && c.config !== 'bare' && hasBare) {
       lines.push(row('  ÷ bare', columns.map((col) => formatRatio(c.vsBare[col.metric]))));
     }
+  }
+  for (const c of s.configs) {
+    const parts = [
+      c.cpuByRound.bare && formatRounds('÷ bare', c.cpuByRound.bare),
+      c.cpuByRound.base && formatRounds(`÷ ${CONFIG_LABELS['sidecar-base']}`, c.cpuByRound.base),
+    ].filter((p): p is string => typeof p === 'string');
+    if (parts.length > 0) lines.push(`  CPU s/1k of ${CONFIG_LABELS[c.config]}, round by round: ${parts.join('; ')}`);
   }
   if (s.tracing !== undefined) {
     const t = s.tracing;

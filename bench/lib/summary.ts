@@ -1,7 +1,7 @@
 /** Per-run samples → per-scenario medians and ratios to direct and to bare http-proxy. */
 import type { DriverResult } from './protocol.js';
 import type { Scenario } from './scenarios.js';
-import { median, ratio } from './stats.js';
+import { median, ratio, roundRatios, type RoundRatios } from './stats.js';
 import type { ConfigName } from './configs.js';
 
 export interface RunSample {
@@ -79,6 +79,11 @@ export interface ConfigSummary {
   vsDirect: Metrics;
   /** median / bare http-proxy's median. */
   vsBare: Metrics;
+  /**
+   * CPU per request ÷ another configuration's, round by round (see {@link roundRatios}): `bare` against bare
+   * http-proxy, `base` against the `--base-cli` build (sidecar only). Absent where that configuration did not run.
+   */
+  cpuByRound: { bare?: RoundRatios; base?: RoundRatios };
   /** Summed over rounds. */
   errors: number;
   incomplete: number;
@@ -128,15 +133,27 @@ export function summarise(
   }
   const direct = medians.get('direct');
   const bare = medians.get('bare');
+  const cpuOf = (name: ConfigName) =>
+    samples.filter((s) => s.config === name).map((s) => ({ round: s.round, value: sampleMetrics(s).cpuSecPer1k }));
   return names.map((name) => {
     const own = medians.get(name) as Metrics;
     const mine = samples.filter((s) => s.config === name);
+    const cpuByRound: ConfigSummary['cpuByRound'] = {};
+    if (name !== 'direct' && name !== 'bare') {
+      const vsBare = roundRatios(cpuOf(name), cpuOf('bare'));
+      if (vsBare !== undefined) cpuByRound.bare = vsBare;
+    }
+    if (name === 'sidecar') {
+      const vsBase = roundRatios(cpuOf(name), cpuOf('sidecar-base'));
+      if (vsBase !== undefined) cpuByRound.base = vsBase;
+    }
     return {
       config: name,
       rounds: mine.length,
       median: own,
       vsDirect: mapMetrics((m) => (direct === undefined ? Number.NaN : ratio(own[m], direct[m]))),
       vsBare: mapMetrics((m) => (bare === undefined ? Number.NaN : ratio(own[m], bare[m]))),
+      cpuByRound,
       errors: mine.reduce((n, s) => n + s.driver.errors, 0),
       incomplete: mine.reduce((n, s) => n + s.driver.incomplete, 0),
       completedInWindows: mine.reduce((n, s) => n + s.driver.completed, 0),
