@@ -14,6 +14,7 @@
  */
 import { DeliveredOwnerTable, type DeliveredOwner } from './delivered-owners.js';
 import type { Clock } from './registries.js';
+import { doubled } from './typed-arrays.js';
 
 export type { DeliveredOwner };
 
@@ -188,13 +189,6 @@ export class CompletionIdWindow {
     while (drop < this.sealed.length && (this.sealed[drop] as SealedBucket).newest < cutoff) drop++;
     if (drop > 0) this.sealed = this.sealed.slice(drop);
   }
-}
-
-/** `a` in an array of twice its length (the rest zero). */
-function doubled<T extends Uint32Array | Int32Array>(a: T): T {
-  const b = new (a.constructor as new (length: number) => T)(a.length * 2);
-  b.set(a);
-  return b;
 }
 
 const DIGITS = 1 << 16;

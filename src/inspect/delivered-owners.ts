@@ -10,6 +10,8 @@
  * and replica repeat across requests and are stored once per table.
  */
 
+import { doubled } from './typed-arrays.js';
+
 /** Who an id was delivered to: enough for evidence and for the same-user replay exemption. */
 export interface DeliveredOwner {
   requestId: string;
@@ -55,11 +57,7 @@ export class DeliveredOwnerTable {
   add(owner: DeliveredOwner): number {
     const shared = this.shared;
     if (shared === undefined) throw new Error('a sealed owner table takes no more owners');
-    if ((this.count + 1) * WIDTH > this.cols.length) {
-      const grown = new Uint32Array(this.cols.length * 2);
-      grown.set(this.cols);
-      this.cols = grown;
-    }
+    if ((this.count + 1) * WIDTH > this.cols.length) this.cols = doubled(this.cols);
     const at = this.count * WIDTH;
     for (let f = 0; f < WIDTH; f++) {
       const field = FIELDS[f] as Field;
