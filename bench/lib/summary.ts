@@ -125,19 +125,21 @@ export function summarise(
   samples: readonly RunSample[],
   extras: Partial<Record<ConfigName, Record<string, unknown>>>,
 ): ConfigSummary[] {
-  const names = [...new Set(samples.map((s) => s.config))];
-  const medians = new Map<ConfigName, Metrics>();
-  for (const name of names) {
-    const mine = samples.filter((s) => s.config === name).map(sampleMetrics);
-    medians.set(name, mapMetrics((m) => median(mine.map((x) => x[m]))));
+  // Each sample's metrics once, grouped by configuration (in the order the configurations first ran).
+  const byConfig = new Map<ConfigName, { sample: RunSample; metrics: Metrics }[]>();
+  for (const sample of samples) {
+    const group = byConfig.get(sample.config) ?? [];
+    group.push({ sample, metrics: sampleMetrics(sample) });
+    byConfig.set(sample.config, group);
   }
+  const medians = new Map<ConfigName, Metrics>();
+  for (const [name, group] of byConfig) medians.set(name, mapMetrics((m) => median(group.map((x) => x.metrics[m]))));
   const direct = medians.get('direct');
   const bare = medians.get('bare');
-  const cpuOf = (name: ConfigName) =>
-    samples.filter((s) => s.config === name).map((s) => ({ round: s.round, value: sampleMetrics(s).cpuSecPer1k }));
-  return names.map((name) => {
+  const cpuOf = (name: ConfigName) => (byConfig.get(name) ?? []).map((x) => ({ round: x.sample.round, value: x.metrics.cpuSecPer1k }));
+  return [...byConfig].map(([name, group]) => {
     const own = medians.get(name) as Metrics;
-    const mine = samples.filter((s) => s.config === name);
+    const mine = group.map((x) => x.sample);
     const cpuByRound: ConfigSummary['cpuByRound'] = {};
     if (name !== 'direct' && name !== 'bare') {
       const vsBare = roundRatios(cpuOf(name), cpuOf('bare'));
@@ -159,9 +161,9 @@ export function summarise(
       completedInWindows: mine.reduce((n, s) => n + s.driver.completed, 0),
       errorSamples: [...new Set(mine.flatMap((s) => s.driver.errorSamples))].slice(0, 5),
       extras: extras[name] ?? {},
-      samples: mine.map((s) => ({
+      samples: group.map(({ sample: s, metrics }) => ({
         round: s.round,
-        ...sampleMetrics(s),
+        ...metrics,
         requestsInWindow: s.driver.requests,
         sent: s.driver.sent,
         proxyCpuSec: s.proxyCpuSec,
