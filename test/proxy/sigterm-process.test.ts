@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { startSimulatedRouter } from '../../src/simulator/index.js';
+import { gatewayFor } from '../helpers/chat.js';
 import { freePortPair, waitUntilUp } from '../helpers/child-ports.js';
 
 /**
@@ -24,7 +25,7 @@ function within<T>(promise: Promise<T>, ms: number, phase: string, logs: () => s
 
 describe('crosstalk proxy as a process', () => {
   it('on SIGTERM lets the in-flight stream finish, then exits 0', { timeout: START_UP_BOUND_MS + STREAM_BOUND_MS + EXIT_BOUND_MS + 15_000 }, async () => {
-    const router = await startSimulatedRouter({ auth: false, seed: 4, chunks: 20, chunkDelayMs: 25 });
+    const router = await startSimulatedRouter({ seed: 4, chunks: 20, chunkDelayMs: 25 });
     onTestFinished(() => router.close());
     const port = await freePortPair();
     const child = spawn(
@@ -44,11 +45,13 @@ describe('crosstalk proxy as a process', () => {
     const logs = () => `stdout:\n${stdout.slice(-4000)}\nstderr:\n${stderr.slice(-4000)}`;
     await within(waitUntilUp(`http://127.0.0.1:${port + 1}/healthz`, child, () => stderr), START_UP_BOUND_MS, 'start-up', logs);
 
+    // What the gateway sends: session_id + X-Session-ID, the router's Basic auth, no key, no model in the body.
+    const gateway = gatewayFor(`http://127.0.0.1:${port}`, router.auth);
     const session = router.sessions.list()[0]?.id as string;
     const res = await within(
       request(`http://127.0.0.1:${port}/v1/chat/completions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', session_id: session },
+        headers: gateway.chatHeaders(session),
         body: JSON.stringify({ stream: true, messages: [{ role: 'user', content: 'hi' }] }),
       }),
       STREAM_BOUND_MS,
