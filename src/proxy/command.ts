@@ -62,7 +62,13 @@ export function registerProxyCommand(program: Command): void {
     const proxy = createProxyServer(isWorker() ? workerConfig(config) : config, { tracer: telemetry.tracer, logger, metrics });
     if (isWorker()) attachWorker(proxy, metrics);
     const { url, adminUrl } = await proxy.listen();
-    logger.info({ url, adminUrl, upstream: config.upstream.origin, onCrosstalk: config.onCrosstalk }, 'crosstalk proxy listening');
+    logger.info(
+      { url, adminUrl, upstream: config.upstream.origin, inspection: config.inspection ? 'on' : 'off', onCrosstalk: config.onCrosstalk },
+      'crosstalk proxy listening',
+    );
+    if (!config.inspection) {
+      logger.warn('inspection is off (--inspection off): responses are forwarded and traced, never judged; no crosstalk will be found');
+    }
     const missing = missingNodeFlags(process.execArgv, process.env.NODE_OPTIONS);
     if (missing.length > 0) {
       logger.info(

@@ -26,6 +26,7 @@ import {
   CROSSTALK_SSE_EVENTS,
   CROSSTALK_SSE_OVERSIZED_EVENTS,
   EVENT_CROSSTALK_DETECTED,
+  INSPECTION_OFF,
   type ProxyRequestIdEcho,
 } from '../telemetry/attributes.js';
 import type { ProxyMetrics } from '../telemetry/metrics.js';
@@ -96,6 +97,11 @@ export class ProxyInspection {
       completionIdWindowMs: config.completionIdWindowMs,
     });
     metrics.initReasons(REASON_CODES);
+  }
+
+  /** `--inspection on` (the default): requests are judged; off, every request is forwarded and traced only. */
+  get enabled(): boolean {
+    return this.config.inspection;
   }
 
   get blocking(): boolean {
@@ -288,6 +294,7 @@ export class ProxyInspection {
     const summary = this.guard(ctx, (inspector) => inspector.finish());
     // Why inspection was given up: an exception (`inspector_error`) or a cap (`global_json_cap`, …).
     if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, ctx.degraded);
+    else if (ctx.isChat && !this.config.inspection) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, INSPECTION_OFF);
     if (ctx.isChat) {
       this.metrics.responsesInspected.inc({ result: summary && !summary.inspectionSkipped && !ctx.degraded ? 'inspected' : 'uninspected' });
     }

@@ -78,6 +78,8 @@ export interface ProxyConfig {
   connectTimeoutMs: number;
   idleTimeoutMs: number;
   shutdownTimeoutMs: number;
+  /** Chat completions are judged (`--inspection on`); off: forwarded and traced only, no detection at all. */
+  inspection: boolean;
   onCrosstalk: OnCrosstalk;
   sessionScope: SessionScope;
   modelAliases: Record<string, string>;
@@ -189,6 +191,12 @@ export const PROXY_OPTION_SPECS = {
     'CROSSTALK_SHUTDOWN_TIMEOUT',
     'how long SIGTERM waits for in-flight streams',
     { parse: parseDurationMs, fallback: DEFAULT_SHUTDOWN_TIMEOUT_MS, defaultText: s(DEFAULT_SHUTDOWN_TIMEOUT_MS) },
+  ),
+  inspection: defineOption(
+    '--inspection <mode>',
+    'CROSSTALK_INSPECTION',
+    'on: judge every chat completion; off: forward and trace only (no detection, nothing is ever flagged or blocked)',
+    { parse: choice(ON_OFF), fallback: 'on' as (typeof ON_OFF)[number], defaultText: 'on' },
   ),
   onCrosstalk: defineOption(
     '--on-crosstalk <mode>',
@@ -312,6 +320,14 @@ export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.P
     throw new ConfigError(`${secretFile.name} and ${secretInline.name} both set: give the secret once`);
   }
 
+  const inspection = need(o.inspection) === 'on';
+  const onCrosstalk = need(o.onCrosstalk);
+  if (!inspection && onCrosstalk === 'block') {
+    const inspectionName = readRaw(o.inspection, flags, env).name;
+    const blockName = readRaw(o.onCrosstalk, flags, env).name;
+    throw new ConfigError(`${blockName} block needs inspection: ${inspectionName} is off, so nothing would ever be blocked`);
+  }
+
   return {
     upstream,
     port: need(o.port),
@@ -328,7 +344,8 @@ export function resolveProxyConfig(flags: Record<string, unknown>, env: NodeJS.P
     connectTimeoutMs: need(o.connectTimeout),
     idleTimeoutMs: need(o.idleTimeout),
     shutdownTimeoutMs: need(o.shutdownTimeout),
-    onCrosstalk: need(o.onCrosstalk),
+    inspection,
+    onCrosstalk,
     sessionScope: need(o.sessionScope),
     modelAliases: need(o.modelAlias),
     maxEventBytes: need(o.maxEventBytes),

@@ -44,8 +44,13 @@ export const CROSSTALK_TIME_TO_FIRST_CHUNK_MS = 'crosstalk.time_to_first_chunk_m
 export const CROSSTALK_RESPONSE_BYTES = 'crosstalk.response.bytes';
 /** Why a stream ended early: `client_aborted`, `upstream_reset`, `upstream_idle_timeout`, `blocked`. */
 export const CROSSTALK_STREAM_END_REASON = 'crosstalk.stream.end_reason';
-/** Why a response was not inspected (`content_encoding`, `not_inspectable`, `body_too_large`). */
+/**
+ * Why a response was not inspected (`content_encoding`, `not_inspectable`, `body_too_large`, a degradation such as
+ * `inspector_error`, or {@link INSPECTION_OFF}).
+ */
 export const CROSSTALK_INSPECTION_SKIPPED = 'crosstalk.inspection.skipped';
+/** {@link CROSSTALK_INSPECTION_SKIPPED} on a chat completion forwarded with `--inspection off`. */
+export const INSPECTION_OFF = 'inspection_off';
 
 /** Values of {@link CROSSTALK_REQUEST_ID_ECHO}. */
 export type RequestIdEcho = 'match' | 'missing' | 'mismatch';

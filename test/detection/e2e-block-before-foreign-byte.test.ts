@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { MODELS, judged, keyOf, settled, startE2e } from './e2e.js';
+import { crossModelSwapTraffic, judged, startE2e } from './e2e.js';
 import { noncesIn } from './replay.js';
 
 // Issue 13, through the real proxy in block mode: the old gateway opens each session through the sidecar (so its
@@ -7,14 +7,7 @@ import { noncesIn } from './replay.js';
 // first chunk: asserted on the bytes the caller received — no other request's nonce, no chunk of another model.
 it('block mode stops a cross-model swap before any foreign byte reaches the caller', async () => {
   const w = await startE2e({ seed: 81, mode: 'session-per-key', router: { swapPairWaitMs: 20 }, proxy: { onCrosstalk: 'block' } });
-  const keys = [0, 1, 2, 3, 4, 5].map(keyOf);
-  for (const key of keys) for (const model of MODELS) await w.chat(key, model);
-  w.router.setBug('swap');
-  let turn = 0;
-  await Promise.all(keys.map(async (key, k) => {
-    for (let i = 0; i < 3; i++) await w.chat(key, MODELS[(k + i + turn++) % 3] as string);
-  }));
-  await settled(w);
+  await crossModelSwapTraffic(w, 6, 3);
   const outcomes = judged(w);
   // Ground truth from the router's side: which requests were sent another model's answer (the caller saw only part).
   const blocked = outcomes.filter((o) => o.incident?.blocked === true);

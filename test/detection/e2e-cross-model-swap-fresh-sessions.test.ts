@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { MODELS, figures, judged, keyOf, settled, startE2e } from './e2e.js';
+import { crossModelSwapTraffic, figures, judged, startE2e } from './e2e.js';
 
 // Issue 13, through the real proxy: the old gateway opens a fresh session on every model switch (the session has
 // no history), through the sidecar, so the control plane binds each new session to its on-chain model. With the
@@ -7,15 +7,8 @@ import { MODELS, figures, judged, keyOf, settled, startE2e } from './e2e.js';
 // own answer is.
 it('cross-model swap on fresh sessions: every cross-model victim flagged, no innocent', async () => {
   const w = await startE2e({ seed: 41, mode: 'session-per-key', router: { swapPairWaitMs: 20 } });
-  const keys = [0, 1, 2, 3, 4, 5].map(keyOf);
-  // Warm-up, clean, one at a time: each key uses every model (each switch opens a fresh session).
-  for (const key of keys) for (const model of MODELS) await w.chat(key, model);
-  w.router.setBug('swap');
-  let turn = 0;
-  await Promise.all(keys.map(async (key, k) => {
-    for (let i = 0; i < 4; i++) await w.chat(key, MODELS[(k + i + turn++) % 3] as string);
-  }));
-  await settled(w);
+  // Warm-up, clean, one at a time: each key uses every model (each switch opens a fresh session); then the bug.
+  await crossModelSwapTraffic(w, 6, 4);
   const outcomes = judged(w);
   const cross = outcomes.filter((o) => o.victim && o.crossModel);
   console.log('e2e cross-model swap / old gateway', JSON.stringify({ requests: outcomes.length, crossModel: `${cross.filter((o) => o.incident).length}/${cross.length}`, ...figures(outcomes) }));

@@ -116,6 +116,22 @@ export function figures(outcomes: readonly Judged[]): { victims: string; innocen
 
 export const keyOf = (i: number): string => `sk-key${String(i).padStart(3, '0')}.${'0'.repeat(64)}`;
 
+/**
+ * The old gateway's traffic under the router's `swap` bug: each key first uses every model once, one request at a
+ * time, with the router clean (each model switch opens a fresh session through the sidecar); then the bug is on
+ * and the keys run `rounds` requests each concurrently, rotating models, so answers of other models are swapped in.
+ */
+export async function crossModelSwapTraffic(world: E2eWorld, keyCount: number, rounds: number): Promise<void> {
+  const keys = Array.from({ length: keyCount }, (_, i) => keyOf(i));
+  for (const key of keys) for (const model of MODELS) await world.chat(key, model);
+  world.router.setBug('swap');
+  let turn = 0;
+  await Promise.all(keys.map(async (key, k) => {
+    for (let i = 0; i < rounds; i++) await world.chat(key, MODELS[(k + i + turn++) % MODELS.length] as string);
+  }));
+  await settled(world);
+}
+
 /** Waits until the proxy ended every request (incidents are written when a response's socket closes). */
 export async function settled(world: E2eWorld): Promise<void> {
   for (let i = 0; i < 500 && world.harness.proxy.activeRequests > 0; i++) await new Promise((r) => setImmediate(r));

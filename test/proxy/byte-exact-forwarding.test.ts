@@ -20,7 +20,10 @@ function sseBody(events: number): Buffer {
 }
 
 describe('byte-exact forwarding', () => {
-  it('streams SSE through chunk by chunk with the bytes the upstream sent, split at random boundaries', async () => {
+  it.each([
+    ['on', true],
+    ['off', false],
+  ])('streams SSE through chunk by chunk with the bytes the upstream sent, split at random boundaries (--inspection %s)', async (_mode, inspection) => {
     const body = sseBody(300);
     const upstream = await startUpstream((_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-upstream': 'yes' });
@@ -35,7 +38,7 @@ describe('byte-exact forwarding', () => {
       };
       tick();
     });
-    const { url } = await startProxy(upstream.url);
+    const { url } = await startProxy(upstream.url, { inspection });
     const res = await request(`${url}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },

@@ -31,6 +31,9 @@ describe('proxy options', () => {
     expect(c.onCrosstalk).toBe('block');
     expect(c.sessionScope).toBe('shared');
     expect(resolveProxyConfig({ upstream: 'http://r' }, { CROSSTALK_MODEL_ALIASES: 'a=b, c=d' }).modelAliases).toEqual({ a: 'b', c: 'd' });
+    expect(c.inspection).toBe(true);
+    expect(resolveProxyConfig({ upstream: 'http://r' }, { CROSSTALK_INSPECTION: 'off' }).inspection).toBe(false);
+    expect(resolveProxyConfig({ upstream: 'http://r', inspection: 'on' }, { CROSSTALK_INSPECTION: 'off' }).inspection).toBe(true);
   });
 
   it.each([
@@ -47,6 +50,9 @@ describe('proxy options', () => {
     [{ upstream: 'http://r', modelAlias: ['nope'] }, {}, '--model-alias must be alias=model pairs (got "nope")'],
     [{ upstream: 'http://r', apiKeyHeader: 'bad header' }, {}, '--api-key-header must be an HTTP header name (got "bad header")'],
     [{ upstream: 'http://admin:secret@r' }, {}, "--upstream must not embed credentials; the gateway's Basic auth is forwarded as is"],
+    [{ upstream: 'http://r', inspection: 'maybe' }, {}, '--inspection must be one of on, off (got "maybe")'],
+    [{ upstream: 'http://r', inspection: 'off', onCrosstalk: 'block' }, {}, '--on-crosstalk block needs inspection: --inspection is off, so nothing would ever be blocked'],
+    [{ upstream: 'http://r' }, { CROSSTALK_INSPECTION: 'off', CROSSTALK_ON_CROSSTALK: 'block' }, 'CROSSTALK_ON_CROSSTALK block needs inspection: CROSSTALK_INSPECTION is off, so nothing would ever be blocked'],
   ])('rejects %j %j with one clear line', (flags, env, message) => {
     expect(() => resolveProxyConfig(flags as Record<string, unknown>, env)).toThrow(message);
   });
