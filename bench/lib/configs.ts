@@ -9,9 +9,12 @@ import { join } from 'node:path';
 import { childPids } from './proc-stats.js';
 import { findExecutable, freePort, httpOk, readyLine, spawnChild, tcpOpen, waitUntil, type Child } from './processes.js';
 
-export const CONFIG_NAMES = ['direct', 'bare', 'nginx', 'sidecar', 'sidecar-notrace', 'sidecar-base'] as const;
+export const CONFIG_NAMES = ['direct', 'bare', 'nginx', 'sidecar', 'sidecar-notrace', 'sidecar-noinspect', 'sidecar-base'] as const;
 export type ConfigName = (typeof CONFIG_NAMES)[number];
-/** What `npm run bench` compares; `sidecar-notrace` (OTEL_TRACES_EXPORTER=none) is a diagnostic, on request. */
+/**
+ * What `npm run bench` compares. Diagnostics, on request: `sidecar-notrace` (OTEL_TRACES_EXPORTER=none) prices
+ * tracing, `sidecar-noinspect` (`--inspection off`: forwarded and traced, never judged) prices detection.
+ */
 export const DEFAULT_CONFIGS: readonly ConfigName[] = ['direct', 'bare', 'nginx', 'sidecar'];
 
 export const CONFIG_LABELS: Record<ConfigName, string> = {
@@ -20,6 +23,7 @@ export const CONFIG_LABELS: Record<ConfigName, string> = {
   nginx: 'nginx',
   sidecar: 'crosstalk',
   'sidecar-notrace': 'crosstalk -otel',
+  'sidecar-noinspect': 'crosstalk -inspect',
   'sidecar-base': 'crosstalk (base)',
 };
 
@@ -99,6 +103,8 @@ export async function startConfig(name: ConfigName, env: ConfigEnv): Promise<Run
       return startSidecar(env, 'sidecar', 'otlp');
     case 'sidecar-notrace':
       return startSidecar(env, 'sidecar-notrace', 'none');
+    case 'sidecar-noinspect':
+      return startSidecar(env, 'sidecar-noinspect', 'otlp', ['--inspection', 'off']);
     case 'sidecar-base':
       return startSidecar(env, 'sidecar-base', 'otlp');
   }
@@ -120,7 +126,12 @@ async function startBare(env: ConfigEnv): Promise<RunningConfig> {
   };
 }
 
-async function startSidecar(env: ConfigEnv, name: 'sidecar' | 'sidecar-notrace' | 'sidecar-base', exporter: 'otlp' | 'none'): Promise<RunningConfig> {
+async function startSidecar(
+  env: ConfigEnv,
+  name: 'sidecar' | 'sidecar-notrace' | 'sidecar-noinspect' | 'sidecar-base',
+  exporter: 'otlp' | 'none',
+  extraArgs: readonly string[] = [],
+): Promise<RunningConfig> {
   const [port, adminPort] = [await freePort(), await freePort()];
   const child = node(
     env,
@@ -136,6 +147,7 @@ async function startSidecar(env: ConfigEnv, name: 'sidecar' | 'sidecar-notrace' 
       String(adminPort),
       '--fingerprint-secret',
       'crosstalk-bench',
+      ...extraArgs,
     ],
     {
       OTEL_TRACES_EXPORTER: exporter,

@@ -81,6 +81,7 @@ export function scenarioTable(s: ScenarioSummary): string[] {
     const parts = [
       c.cpuByRound.bare && formatRounds('÷ bare', c.cpuByRound.bare),
       c.cpuByRound.base && formatRounds(`÷ ${CONFIG_LABELS['sidecar-base']}`, c.cpuByRound.base),
+      c.cpuByRound.noinspect && formatRounds(`÷ ${CONFIG_LABELS['sidecar-noinspect']}`, c.cpuByRound.noinspect),
     ].filter((p): p is string => typeof p === 'string');
     if (parts.length > 0) lines.push(`  CPU s/1k of ${CONFIG_LABELS[c.config]}, round by round: ${parts.join('; ')}`);
   }

@@ -43,7 +43,8 @@ export function usage(): string {
   --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec}; paced scenarios: at least ${DEFAULT_SCENARIO_OPTIONS.pacedDurationSec})
   --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit, replicas
   --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
-                       direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none)
+                       direct and bare are the references; sidecar-notrace = crosstalk with OTEL_TRACES_EXPORTER=none,
+                       sidecar-noinspect = crosstalk with --inspection off)
   --big-mib <n>        size of the single big stream in MiB (default 1024; --quick: 256)
   --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
   --no-build           use dist/ as it is (default: npm run build first)

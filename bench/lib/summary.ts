@@ -81,9 +81,10 @@ export interface ConfigSummary {
   vsBare: Metrics;
   /**
    * CPU per request ÷ another configuration's, round by round (see {@link roundRatios}): `bare` against bare
-   * http-proxy, `base` against the `--base-cli` build (sidecar only). Absent where that configuration did not run.
+   * http-proxy, `base` against the `--base-cli` build and `noinspect` against crosstalk with `--inspection off`
+   * (what detection costs; sidecar only). Absent where that configuration did not run.
    */
-  cpuByRound: { bare?: RoundRatios; base?: RoundRatios };
+  cpuByRound: { bare?: RoundRatios; base?: RoundRatios; noinspect?: RoundRatios };
   /** Summed over rounds. */
   errors: number;
   incomplete: number;
@@ -148,6 +149,8 @@ export function summarise(
     if (name === 'sidecar') {
       const vsBase = roundRatios(cpuOf(name), cpuOf('sidecar-base'));
       if (vsBase !== undefined) cpuByRound.base = vsBase;
+      const vsNoInspect = roundRatios(cpuOf(name), cpuOf('sidecar-noinspect'));
+      if (vsNoInspect !== undefined) cpuByRound.noinspect = vsNoInspect;
     }
     return {
       config: name,

@@ -62,7 +62,12 @@ function sample(config: ConfigName, round: number, cpuSec: number): RunSample {
 
 describe('summarise: CPU round by round', () => {
   // CPU seconds per round (1,000 requests each): round 1 ran on a machine twice as slow for every configuration.
-  const cpu: Partial<Record<ConfigName, number[]>> = { bare: [1, 2, 1], sidecar: [1.3, 2.2, 1.25], 'sidecar-base': [1.2, 2.4, 1.25] };
+  const cpu: Partial<Record<ConfigName, number[]>> = {
+    bare: [1, 2, 1],
+    sidecar: [1.3, 2.2, 1.25],
+    'sidecar-base': [1.2, 2.4, 1.25],
+    'sidecar-noinspect': [1.04, 2, 1.1],
+  };
   const samples = [0, 1, 2].flatMap((round) =>
     Object.entries(cpu).map(([config, secs]) => sample(config as ConfigName, round, secs[round] as number)),
   );
@@ -77,13 +82,18 @@ describe('summarise: CPU round by round', () => {
     expect(sidecar?.bare?.max).toBeCloseTo(1.3, 10);
     expect(sidecar?.base?.median).toBeCloseTo(1.0, 10);
     expect(sidecar?.base?.min).toBeCloseTo(2.2 / 2.4, 10);
+    // ÷ crosstalk -inspect: what detection costs (1.25, 1.1, 1.136… per round).
+    expect(sidecar?.noinspect?.median).toBeCloseTo(1.25 / 1.1, 10);
+    expect(sidecar?.noinspect?.min).toBeCloseTo(1.1, 10);
+    expect(sidecar?.noinspect?.max).toBeCloseTo(1.25, 10);
     // median ÷ median differs: the slow round 1 moved both medians.
     expect(of('sidecar')?.vsBare.cpuSecPer1k).toBeCloseTo(1.3, 10);
   });
 
-  it('gives bare none, and the base build only its ratio to bare', () => {
+  it('gives bare none, and the base build and crosstalk -inspect only their ratio to bare', () => {
     expect(of('bare')?.cpuByRound).toEqual({});
     expect(Object.keys(of('sidecar-base')?.cpuByRound ?? {})).toEqual(['bare']);
+    expect(Object.keys(of('sidecar-noinspect')?.cpuByRound ?? {})).toEqual(['bare']);
   });
 
   it('prints the line under the scenario table', () => {
@@ -94,7 +104,7 @@ describe('summarise: CPU round by round', () => {
       configs: summary,
     });
     expect(lines).toContain(
-      '  CPU s/1k of crosstalk, round by round: ÷ bare 1.25x (1.10–1.30x over 3 rounds); ÷ crosstalk (base) 1.00x (0.92–1.08x over 3 rounds)',
+      '  CPU s/1k of crosstalk, round by round: ÷ bare 1.25x (1.10–1.30x over 3 rounds); ÷ crosstalk (base) 1.00x (0.92–1.08x over 3 rounds); ÷ crosstalk -inspect 1.14x (1.10–1.25x over 3 rounds)',
     );
   });
 });
