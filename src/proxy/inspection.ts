@@ -294,7 +294,7 @@ export class ProxyInspection {
     const summary = this.guard(ctx, (inspector) => inspector.finish());
     // Why inspection was given up: an exception (`inspector_error`) or a cap (`global_json_cap`, …).
     if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, ctx.degraded);
-    else if (ctx.isChat && !this.config.inspection) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, INSPECTION_OFF);
+    else if (ctx.isChat && !this.enabled) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, INSPECTION_OFF);
     if (ctx.isChat) {
       this.metrics.responsesInspected.inc({ result: summary && !summary.inspectionSkipped && !ctx.degraded ? 'inspected' : 'uninspected' });
     }

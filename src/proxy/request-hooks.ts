@@ -98,12 +98,10 @@ export function addRequestHooks(app: FastifyInstance, deps: RequestHookDeps): vo
       });
       return;
     }
-    // `--inspection off`: no detection on any route (no request id issued to the detection, no control-plane
+    // `--inspection off` skips both: no detection on any route (no request id issued to it, no control-plane
     // learning, no judge), so nothing can be found; the request is forwarded and traced as usual.
-    if (!inspection.enabled) {
-      // Nothing to do.
-    } else if (!ctx.isChat) inspection.begin(ctx);
-    else {
+    if (inspection.enabled && !ctx.isChat) inspection.begin(ctx);
+    if (inspection.enabled && ctx.isChat) {
       // The request's own router credentials reach a session look-up (if one is needed) and nothing else.
       const finding = inspection.start(ctx, headerValue(request.headers, 'authorization'));
       if (finding && inspection.blocking) {
