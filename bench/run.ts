@@ -408,7 +408,8 @@ async function main(): Promise<void> {
       upstreamCpuSecPer1k: 'CPU seconds of the simulated router per 1,000 requests',
       vsDirect: 'median ÷ direct median',
       vsBare: 'median ÷ bare http-proxy median',
-      cpuByRound: 'CPU s/1k ÷ bare http-proxy (bare) or the --base-cli build (base) in the same round; median and range over rounds',
+      cpuByRound:
+        'CPU s/1k ÷ bare http-proxy (bare), the --base-cli build (base) or crosstalk with --inspection off (noinspect) in the same round; median and range over rounds',
     },
     scenarios: summaries,
     audit,

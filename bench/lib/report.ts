@@ -2,7 +2,7 @@
 import { CONFIG_LABELS } from './configs.js';
 import type { GoalCheck } from './goals.js';
 import type { RoundRatios } from './stats.js';
-import type { Metric, ScenarioSummary } from './summary.js';
+import { SIDECAR_ROUND_REFERENCES, type Metric, type RoundReference, type ScenarioSummary } from './summary.js';
 
 interface Column {
   label: string;
@@ -78,11 +78,10 @@ export function scenarioTable(s: ScenarioSummary): string[] {
     }
   }
   for (const c of s.configs) {
-    const parts = [
-      c.cpuByRound.bare && formatRounds('÷ bare', c.cpuByRound.bare),
-      c.cpuByRound.base && formatRounds(`÷ ${CONFIG_LABELS['sidecar-base']}`, c.cpuByRound.base),
-      c.cpuByRound.noinspect && formatRounds(`÷ ${CONFIG_LABELS['sidecar-noinspect']}`, c.cpuByRound.noinspect),
-    ].filter((p): p is string => typeof p === 'string');
+    // In the order summarise() fills them: bare first, then SIDECAR_ROUND_REFERENCES's order.
+    const parts = (Object.entries(c.cpuByRound) as [RoundReference, RoundRatios][]).map(([key, r]) =>
+      formatRounds(`÷ ${key === 'bare' ? 'bare' : CONFIG_LABELS[SIDECAR_ROUND_REFERENCES[key]]}`, r),
+    );
     if (parts.length > 0) lines.push(`  CPU s/1k of ${CONFIG_LABELS[c.config]}, round by round: ${parts.join('; ')}`);
   }
   if (s.tracing !== undefined) {

@@ -70,6 +70,13 @@ export function sampleMetrics(s: RunSample): Metrics {
   };
 }
 
+/**
+ * What crosstalk's CPU is divided by, round by round, beside bare (printed in this order): another build
+ * (`--base-cli`) and crosstalk with `--inspection off` (so the ratio is what detection costs).
+ */
+export const SIDECAR_ROUND_REFERENCES = { base: 'sidecar-base', noinspect: 'sidecar-noinspect' } as const satisfies Record<string, ConfigName>;
+export type RoundReference = 'bare' | keyof typeof SIDECAR_ROUND_REFERENCES;
+
 export interface ConfigSummary {
   config: ConfigName;
   rounds: number;
@@ -84,7 +91,7 @@ export interface ConfigSummary {
    * http-proxy, `base` against the `--base-cli` build and `noinspect` against crosstalk with `--inspection off`
    * (what detection costs; sidecar only). Absent where that configuration did not run.
    */
-  cpuByRound: { bare?: RoundRatios; base?: RoundRatios; noinspect?: RoundRatios };
+  cpuByRound: Partial<Record<RoundReference, RoundRatios>>;
   /** Summed over rounds. */
   errors: number;
   incomplete: number;
@@ -147,10 +154,10 @@ export function summarise(
       if (vsBare !== undefined) cpuByRound.bare = vsBare;
     }
     if (name === 'sidecar') {
-      const vsBase = roundRatios(cpuOf(name), cpuOf('sidecar-base'));
-      if (vsBase !== undefined) cpuByRound.base = vsBase;
-      const vsNoInspect = roundRatios(cpuOf(name), cpuOf('sidecar-noinspect'));
-      if (vsNoInspect !== undefined) cpuByRound.noinspect = vsNoInspect;
+      for (const [key, reference] of Object.entries(SIDECAR_ROUND_REFERENCES) as [RoundReference, ConfigName][]) {
+        const r = roundRatios(cpuOf(name), cpuOf(reference));
+        if (r !== undefined) cpuByRound[key] = r;
+      }
     }
     return {
       config: name,
