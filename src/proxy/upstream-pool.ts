@@ -24,14 +24,27 @@ export interface PoolOptions {
 }
 
 interface Exchange {
-  controller?: Dispatcher.DispatchController;
+  controller: Dispatcher.DispatchController | undefined;
   /** The callback API's abort (see {@link ExchangeCallbacks}). */
-  abort?: (err?: Error) => void;
+  abort: ((err?: Error) => void) | undefined;
   responded: boolean;
   cancelled: boolean;
 }
 
 type Handler = Dispatcher.DispatchHandler;
+
+/**
+ * Cuts an ended exchange's links to its request (undici's abort closure and controller reach the request's whole
+ * object graph: handler, reply, response, buffers). Deleting the map entry is not enough: a hash table the map
+ * outgrew stays in the old generation, still pointing at its entries, until the next full GC, and every scavenge
+ * before that counts it as a root. Measured (`--trace-gc-nvp`, gateway-15tok): with the links kept, each request's
+ * objects survived two scavenges and were promoted, ~2.2 MB per scavenge (bare http-proxy: 0.0) and scavenges of
+ * 12-14 ms instead of 3-4 ms.
+ */
+function forget(exchange: Exchange): void {
+  exchange.controller = undefined;
+  exchange.abort = undefined;
+}
 
 /**
  * undici keeps a socket flagged `reset` out of the pool once its running request completes (client-h1
@@ -76,7 +89,7 @@ export class UpstreamPool {
   /** A token for one exchange; put it in {@link HEADER_EXCHANGE_TOKEN}. */
   open(): string {
     const token = (++this.serial).toString(36);
-    this.exchanges.set(token, { responded: false, cancelled: false });
+    this.exchanges.set(token, { controller: undefined, abort: undefined, responded: false, cancelled: false });
     return token;
   }
 
@@ -85,16 +98,21 @@ export class UpstreamPool {
     const exchange = this.exchanges.get(token);
     if (!exchange) return;
     this.exchanges.delete(token);
-    if (exchange.responded) return;
-    exchange.cancelled = true;
-    const err = new Error('the caller closed the connection before the upstream answered');
-    if (exchange.controller !== undefined) exchange.controller.abort(err);
-    else exchange.abort?.(err);
+    if (!exchange.responded) {
+      exchange.cancelled = true;
+      const err = new Error('the caller closed the connection before the upstream answered');
+      if (exchange.controller !== undefined) exchange.controller.abort(err);
+      else exchange.abort?.(err);
+    }
+    forget(exchange);
   }
 
   /** Forget an exchange that is over. */
   release(token: string): void {
+    const exchange = this.exchanges.get(token);
+    if (exchange === undefined) return;
     this.exchanges.delete(token);
+    forget(exchange);
   }
 
   get openExchanges(): number {
