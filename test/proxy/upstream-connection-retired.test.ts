@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { HEADER_EXCHANGE_TOKEN, UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { describe, expect, it } from 'vitest';
+import { HEADER_EXCHANGE_TOKEN, type UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { poolWithUpstream } from '../helpers/pool-upstream.js';
 
 /**
  * The upstream pool's bookkeeping (upstream-pool.ts) under both handler APIs undici may hand it: the callback API
@@ -13,7 +12,7 @@ import { HEADER_EXCHANGE_TOKEN, UpstreamPool } from '../../src/proxy/upstream-po
 async function upstream() {
   const seen: { token: string | undefined; socket: number }[] = [];
   const sockets = new Map<unknown, number>();
-  const server = http.createServer((req, res) => {
+  const pool = await poolWithUpstream((req, res) => {
     if (!sockets.has(req.socket)) sockets.set(req.socket, sockets.size);
     seen.push({ token: req.headers[HEADER_EXCHANGE_TOKEN] as string | undefined, socket: sockets.get(req.socket) as number });
     // Echo what was sent, except for a request that asks for a foreign echo.
@@ -21,14 +20,6 @@ async function upstream() {
     res.writeHead(200, { 'x-request-id': sent.startsWith('foreign') ? 'someone-else' : sent, 'content-type': 'text/plain' });
     res.end('ok');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
-  const pool = new UpstreamPool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-    headersTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
-    connectTimeoutMs: 5_000,
-  });
-  onTestFinished(() => pool.close());
   return { pool, seen };
 }
 

@@ -1,8 +1,7 @@
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Dispatcher } from 'undici';
-import { describe, expect, it, onTestFinished } from 'vitest';
-import { HEADER_EXCHANGE_TOKEN, UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { describe, expect, it } from 'vitest';
+import { HEADER_EXCHANGE_TOKEN, type UpstreamPool } from '../../src/proxy/upstream-pool.js';
+import { poolWithUpstream } from '../helpers/pool-upstream.js';
 
 /**
  * An exchange the pool has let go of must not keep its request reachable. Deleting it from the pool's map is not
@@ -12,20 +11,11 @@ import { HEADER_EXCHANGE_TOKEN, UpstreamPool } from '../../src/proxy/upstream-po
  * 12-14 ms against 3-4 ms). The test holds the exchange record as such a table would, and asks whether the
  * request's handler can still be collected.
  */
-async function upstream() {
-  const server = http.createServer((req, res) => {
+function upstream(): Promise<UpstreamPool> {
+  return poolWithUpstream((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  onTestFinished(() => new Promise<void>((r) => server.close(() => r())));
-  const pool = new UpstreamPool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, {
-    headersTimeoutMs: 5_000,
-    idleTimeoutMs: 5_000,
-    connectTimeoutMs: 5_000,
-  });
-  onTestFinished(() => pool.close());
-  return pool;
 }
 
 /** The pool's record of `token`, held strongly from outside (what an outgrown table does). */
