@@ -28,6 +28,7 @@ import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib
 import { goalsTable, scenarioTable } from './lib/report.js';
 import { pacedWindowSec, type Scenario } from './lib/scenarios.js';
 import { parseRunOptions, usage, type RunOptions } from './lib/run-options.js';
+import { scavengeLine, scavengesBetween, type ScavengeTally } from './lib/gc-trace.js';
 import { summarise, type RunSample, type ScenarioSummary } from './lib/summary.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -160,6 +161,8 @@ function runOne(
     let peakKb = Number.NaN;
     let upstreamBefore = Number.NaN;
     let upstreamAfter = Number.NaN;
+    let scavengesBefore: ScavengeTally | undefined;
+    let scavengesAfter: ScavengeTally | undefined;
     let result: DriverResult | undefined;
     let failure: string | undefined;
     driver.on('message', (message: DriverMessage) => {
@@ -167,11 +170,13 @@ function runOne(
         case 'window-open':
           before = snapshot(pids);
           upstreamBefore = cpuSeconds(simPid);
+          scavengesBefore = config.scavenges?.();
           if (hasProxy) probe.start();
           break;
         case 'window-close':
           after = snapshot(pids);
           upstreamAfter = cpuSeconds(simPid);
+          scavengesAfter = config.scavenges?.();
           if (hasProxy) peakKb = probe.stop();
           break;
         case 'result':
@@ -196,6 +201,8 @@ function runOne(
         upstreamCpuSec: upstreamAfter - upstreamBefore,
         rssBeforeMb: hasProxy ? before.rssKb * KB_TO_MB : Number.NaN,
         peakRssMb: hasProxy ? peakKb * KB_TO_MB : Number.NaN,
+        ...(scavengesBefore !== undefined &&
+          scavengesAfter !== undefined && { scavenges: scavengesBetween(scavengesBefore, scavengesAfter) }),
       });
     });
   });
@@ -211,11 +218,12 @@ function progress(scenario: Scenario, round: number, sample: RunSample): void {
   const rss = Number.isFinite(sample.peakRssMb)
     ? ` rss ${sample.peakRssMb.toFixed(0)} MB (+${(sample.peakRssMb - sample.rssBeforeMb).toFixed(1)})`
     : '';
+  const gc = sample.scavenges === undefined ? '' : ` gc ${scavengeLine(sample.scavenges, d.requests)}`;
   const bad = d.errors + d.incomplete > 0 ? ` ERRORS ${d.errors} incomplete ${d.incomplete}: ${d.errorSamples[0] ?? ''}` : '';
   log(
     `  [${scenario.id} r${round + 1}/${rounds}] ${CONFIG_LABELS[sample.config].padEnd(15)} ` +
       `${d.requestsPerSec.toFixed(1).padStart(8)} req/s  ${(d.bytesPerSec / 1e6).toFixed(1).padStart(7)} MB/s  ` +
-      `ttfc p50 ${d.ttfcP50.toFixed(2)} ms  total p99 ${d.totalP99.toFixed(1)} ms${cpu}${rss}${bad}`,
+      `ttfc p50 ${d.ttfcP50.toFixed(2)} ms  total p99 ${d.totalP99.toFixed(1)} ms${cpu}${rss}${gc}${bad}`,
   );
 }
 
@@ -331,7 +339,16 @@ async function main(): Promise<void> {
   );
   const simReady = await readyLine<{ url: string; pid: number; headerSets: HeaderSet[] }>(sim);
   const receiverReady = await readyLine<{ url: string }>(receiver);
-  const env: ConfigEnv = { root: ROOT, simUrl: simReady.url, receiverUrl: receiverReady.url, cpuProfDir, sidecarCli, baseCli, nodeFlags };
+  const env: ConfigEnv = {
+    root: ROOT,
+    simUrl: simReady.url,
+    receiverUrl: receiverReady.url,
+    cpuProfDir,
+    gcTrace: options.gc,
+    sidecarCli,
+    baseCli,
+    nodeFlags,
+  };
   log(`upstream ${simReady.url} (pid ${sim.pid}), OTLP receiver ${receiverReady.url}; ${rounds} round(s); ${scenarios.length} scenario(s)`);
 
   const summaries: ScenarioSummary[] = [];

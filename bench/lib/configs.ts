@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { ScavengeTally } from './gc-trace.js';
 import { childPids } from './proc-stats.js';
 import { findExecutable, freePort, httpOk, readyLine, spawnChild, tcpOpen, waitUntil, type Child } from './processes.js';
 
@@ -34,6 +35,8 @@ export interface ConfigEnv {
   receiverUrl: string;
   /** When set, node proxies run with `--cpu-prof` and write their profiles here. */
   cpuProfDir: string | undefined;
+  /** `--gc`: node proxies run with `--trace-gc-nvp`, and their scavenges are tallied (gc-trace.ts). */
+  gcTrace: boolean;
   /** The sidecar's entry point (default dist/cli.js): point it at another build to A/B a change. */
   sidecarCli: string;
   /**
@@ -55,6 +58,8 @@ export interface RunningConfig {
   pids(): number[];
   /** Facts worth keeping per run (the sidecar's incident count). */
   extras(): Promise<Record<string, unknown>>;
+  /** The node proxy's scavenges so far (with `--gc`; undefined for direct and nginx). */
+  scavenges?(): ScavengeTally;
   stop(): Promise<void>;
 }
 
@@ -75,7 +80,7 @@ const TSX_IMPORT = ['--import', 'tsx'];
  */
 function nodeArgs(env: ConfigEnv, label: string): string[] {
   const profile = env.cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(env.cpuProfDir, `${label}-${Date.now()}`)}`];
-  return [...env.nodeFlags, ...profile];
+  return [...env.nodeFlags, ...profile, ...(env.gcTrace ? ['--trace-gc-nvp'] : [])];
 }
 
 function node(env: ConfigEnv, label: string, script: string[], extraEnv: NodeJS.ProcessEnv = {}): Child {
@@ -122,6 +127,7 @@ async function startBare(env: ConfigEnv): Promise<RunningConfig> {
     origin: ready.url,
     pids: () => [child.pid],
     extras: async () => ({}),
+    ...(env.gcTrace && { scavenges: () => child.scavenges() }),
     stop: () => child.stop(),
   };
 }
@@ -167,6 +173,7 @@ async function startSidecar(
     name,
     origin: `http://127.0.0.1:${port}`,
     pids: () => [child.pid],
+    ...(env.gcTrace && { scavenges: () => child.scavenges() }),
     async extras() {
       try {
         const res = await fetch(`${adminUrl}/incidents?limit=3`);

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { accessSync, constants } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { isV8TraceLine, ScavengeCounter, type ScavengeTally } from './gc-trace.js';
 
 const TAIL_BYTES = 4096;
 const STOP_GRACE_MS = 10_000;
@@ -17,8 +18,13 @@ export interface Child {
   stop(): Promise<void>;
   /** Resolves when the process exits (any reason). */
   readonly exited: Promise<number | null>;
-  /** The first line the process wrote to stdout (captured from the start, so it is never missed). */
+  /**
+   * The first line the process wrote to stdout (captured from the start, so it is never missed); V8's GC trace
+   * lines (`--gc`) are not lines the process wrote.
+   */
   readonly firstLine: Promise<string>;
+  /** The scavenges its stdout has reported so far (nothing unless it runs with `--trace-gc-nvp`). */
+  scavenges(): ScavengeTally;
 }
 
 export function spawnChild(name: string, command: string, args: readonly string[], options: SpawnOptions = {}): Child {
@@ -36,10 +42,14 @@ export function spawnChild(name: string, command: string, args: readonly string[
   const firstLine = new Promise<string>((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
       stdoutSoFar += chunk.toString('utf8');
-      const nl = stdoutSoFar.indexOf('\n');
-      if (nl === -1) return;
-      child.stdout?.off('data', onData);
-      resolve(stdoutSoFar.slice(0, nl));
+      for (let nl = stdoutSoFar.indexOf('\n'); nl !== -1; nl = stdoutSoFar.indexOf('\n')) {
+        const line = stdoutSoFar.slice(0, nl);
+        stdoutSoFar = stdoutSoFar.slice(nl + 1);
+        if (isV8TraceLine(line)) continue;
+        child.stdout?.off('data', onData);
+        resolve(line);
+        return;
+      }
     };
     child.stdout?.on('data', onData);
     void exited.then((code) => reject(new Error(`${name} exited (${code}) before writing a line\n${tail}`)));
@@ -47,6 +57,8 @@ export function spawnChild(name: string, command: string, args: readonly string[
   // Nobody may wait for it (proxies announce nothing): never an unhandled rejection.
   firstLine.catch(() => undefined);
   child.stdout?.on('data', keep);
+  const scavenges = new ScavengeCounter();
+  child.stdout?.on('data', (chunk: Buffer) => scavenges.write(chunk));
   child.stderr?.on('data', keep);
   let stopping: Promise<void> | undefined;
   return {
@@ -56,6 +68,7 @@ export function spawnChild(name: string, command: string, args: readonly string[
     tail: () => tail,
     exited,
     firstLine,
+    scavenges: () => scavenges.tally,
     stop() {
       stopping ??= (async () => {
         if (child.exitCode !== null || child.signalCode !== null) return;

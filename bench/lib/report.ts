@@ -84,6 +84,14 @@ export function scenarioTable(s: ScenarioSummary): string[] {
     );
     if (parts.length > 0) lines.push(`  CPU s/1k of ${CONFIG_LABELS[c.config]}, round by round: ${parts.join('; ')}`);
   }
+  for (const c of s.configs) {
+    const g = c.scavenges;
+    if (g === undefined) continue;
+    lines.push(
+      `  scavenges of ${CONFIG_LABELS[c.config]} (--gc, median of rounds): ${g.pauseMsPer1k.toFixed(1)} ms per 1k requests, ` +
+        `${g.promotedKbPerRequest.toFixed(2)} KB promoted and ${g.survivedKbPerRequest.toFixed(2)} KB surviving per request`,
+    );
+  }
   if (s.tracing !== undefined) {
     const t = s.tracing;
     lines.push(`  tracing: ${t.spansReceived} spans exported for ${t.requestsSent} requests sent to crosstalk (${(t.exportBytes / 1024 ** 2).toFixed(1)} MB OTLP)`);

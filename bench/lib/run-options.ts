@@ -29,6 +29,8 @@ export interface RunOptions {
   sidecarCliGiven: boolean;
   baseCli: string | undefined;
   cpuProf: boolean;
+  /** --gc: node proxies trace their scavenges (gc-trace.ts). */
+  gc: boolean;
   noBuild: boolean;
   /** --no-pin: paced scenarios leave the proxy unpinned. */
   noPin: boolean;
@@ -47,6 +49,8 @@ export function usage(): string {
                        sidecar-noinspect = crosstalk with --inspection off)
   --big-mib <n>        size of the single big stream in MiB (default 1024; --quick: 256)
   --cpu-prof           run node proxies with --cpu-prof (profiles in bench/results/profiles/, not committed)
+  --gc                 run node proxies with --trace-gc-nvp: per run and config, scavenge pause ms per 1k requests
+                       and KB promoted / surviving per request (what a proxy keeps alive, steadier than CPU)
   --no-build           use dist/ as it is (default: npm run build first)
   --no-audit           skip the audit section even when bench/audit-bench.ts exists
   --no-replicas        skip the replicas section (bench/two-replicas.ts: one vs two sidecars, with and without
@@ -80,6 +84,7 @@ export function parseRunOptions(argv: readonly string[], root: string): RunOptio
       configs: { type: 'string' },
       'big-mib': { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
+      gc: { type: 'boolean', default: false },
       'no-build': { type: 'boolean', default: false },
       'no-audit': { type: 'boolean', default: false },
       'no-replicas': { type: 'boolean', default: false },
@@ -126,6 +131,7 @@ export function parseRunOptions(argv: readonly string[], root: string): RunOptio
     sidecarCliGiven: flags['sidecar-cli'] !== undefined,
     baseCli: flags['base-cli'] === undefined ? undefined : resolve(root, flags['base-cli']),
     cpuProf: flags['cpu-prof'],
+    gc: flags.gc,
     noBuild: flags['no-build'],
     noPin: flags['no-pin'],
     nodeFlags: flags['node-flags'] === undefined ? PROXY_NODE_FLAGS : flags['node-flags'].split(/\s+/).filter((f) => f !== ''),

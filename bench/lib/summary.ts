@@ -3,6 +3,7 @@ import type { DriverResult } from './protocol.js';
 import type { Scenario } from './scenarios.js';
 import { median, ratio, roundRatios, type RoundRatios } from './stats.js';
 import type { ConfigName } from './configs.js';
+import { scavengesPerRequest, type ScavengesPerRequest, type ScavengeTally } from './gc-trace.js';
 
 export interface RunSample {
   round: number;
@@ -16,6 +17,8 @@ export interface RunSample {
   rssBeforeMb: number;
   /** Peak RSS inside the window, MB (10^6 bytes); NaN for direct. */
   peakRssMb: number;
+  /** The node proxy's scavenges inside the window (`--gc` only). */
+  scavenges?: ScavengeTally;
 }
 
 export const METRICS = [
@@ -92,6 +95,8 @@ export interface ConfigSummary {
    * (what detection costs; sidecar only). Absent where that configuration did not run.
    */
   cpuByRound: Partial<Record<RoundReference, RoundRatios>>;
+  /** `--gc`: the node proxy's scavenges per request, median over rounds of each figure. */
+  scavenges?: ScavengesPerRequest;
   /** Summed over rounds. */
   errors: number;
   incomplete: number;
@@ -111,6 +116,7 @@ export type SampleRecord = Metrics & {
   proxyCpuSec: number;
   errors: number;
   incomplete: number;
+  scavenges?: ScavengeTally;
 };
 
 export interface ScenarioSummary {
@@ -159,6 +165,7 @@ export function summarise(
         if (r !== undefined) cpuByRound[key] = r;
       }
     }
+    const traced = mine.flatMap((s) => (s.scavenges === undefined ? [] : [scavengesPerRequest(s.scavenges, s.driver.requests)]));
     return {
       config: name,
       rounds: mine.length,
@@ -166,6 +173,13 @@ export function summarise(
       vsDirect: mapMetrics((m) => (direct === undefined ? Number.NaN : ratio(own[m], direct[m]))),
       vsBare: mapMetrics((m) => (bare === undefined ? Number.NaN : ratio(own[m], bare[m]))),
       cpuByRound,
+      ...(traced.length > 0 && {
+        scavenges: {
+          pauseMsPer1k: median(traced.map((t) => t.pauseMsPer1k)),
+          promotedKbPerRequest: median(traced.map((t) => t.promotedKbPerRequest)),
+          survivedKbPerRequest: median(traced.map((t) => t.survivedKbPerRequest)),
+        },
+      }),
       errors: mine.reduce((n, s) => n + s.driver.errors, 0),
       incomplete: mine.reduce((n, s) => n + s.driver.incomplete, 0),
       completedInWindows: mine.reduce((n, s) => n + s.driver.completed, 0),
@@ -179,6 +193,7 @@ export function summarise(
         proxyCpuSec: s.proxyCpuSec,
         errors: s.driver.errors,
         incomplete: s.driver.incomplete,
+        ...(s.scavenges !== undefined && { scavenges: s.scavenges }),
       })),
     };
   });

@@ -15,7 +15,8 @@ describe("npm run bench's options (bench/lib/run-options.ts)", () => {
     expect(o.rounds).toBe(DEFAULT_ROUNDS);
     expect(o.scenarios.length).toBeGreaterThan(5);
     expect([o.auditWanted, o.replicasWanted]).toEqual([true, true]);
-    expect([o.cpuProf, o.noBuild, o.noPin, o.sidecarCliGiven]).toEqual([false, false, false, false]);
+    expect([o.cpuProf, o.gc, o.noBuild, o.noPin, o.sidecarCliGiven]).toEqual([false, false, false, false, false]);
+    expect(parse('--gc').gc).toBe(true);
     expect(o.nodeFlags).toEqual(PROXY_NODE_FLAGS);
     expect(o.sidecarCli).toBe('/repo/dist/cli.js');
     expect(o.outFile).toBe('/repo/bench/results/latest.json');
