@@ -17,17 +17,10 @@
  * holds HTTP parsing, sockets and undici.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import { TracerProvider } from '@opentelemetry/sdk-trace';
-import pino from 'pino';
-import { Detection, MemoryDetectionStore } from '../src/inspect/index.js';
 import { BodyObserver } from '../src/inspect/body-observer.js';
-import { ApiKeyIdentifier } from '../src/proxy/api-key.js';
-import { IncidentLog } from '../src/proxy/incidents.js';
-import { ProxyInspection } from '../src/proxy/inspection.js';
-import { proxyConfigFor } from '../src/proxy/options.js';
 import { parseBodyFacts } from '../src/proxy/request-body.js';
-import { endRequest, headerValue, startRequest, type RequestContext, type RequestContextDeps } from '../src/proxy/request-context.js';
-import { ProxyMetrics } from '../src/telemetry/metrics.js';
+import { endRequest, headerValue, startRequest, type RequestContext } from '../src/proxy/request-context.js';
+import { proxyParts } from './lib/proxy-parts.js';
 import { median } from './lib/stats.js';
 
 const REQUESTS = Number(process.env.REQUEST_MICRO_REQUESTS ?? 20_000);
@@ -120,28 +113,6 @@ interface Live {
   next: number;
 }
 
-function makeProxy(): {
-  deps: RequestContextDeps;
-  inspection: ProxyInspection;
-  metrics: ProxyMetrics;
-  logger: pino.Logger;
-} {
-  const config = proxyConfigFor(UPSTREAM);
-  const metrics = new ProxyMetrics();
-  const logger = pino({ level: 'silent' });
-  const tracer = new TracerProvider().getTracer('crosstalk');
-  const detection = new Detection({ store: new MemoryDetectionStore(), sessionScope: config.sessionScope });
-  const inspection = new ProxyInspection(config, metrics, new IncidentLog(config.incidentsLimit), logger, detection, tracer);
-  const deps: RequestContextDeps = {
-    tracer,
-    metrics,
-    keys: new ApiKeyIdentifier('crosstalk-bench'),
-    apiKeyHeader: config.apiKeyHeader,
-    serverAddress: config.upstream.hostname,
-    serverPort: 8082,
-  };
-  return { deps, inspection, metrics, logger };
-}
 
 /** Completion ids are unique across the whole run (the delivered-id window outlives a round). */
 let idBase = 0;
@@ -149,7 +120,7 @@ let idBase = 0;
 /** Runs `REQUESTS` requests, `CONCURRENCY` at a time, their chunks interleaved; returns CPU µs per request. */
 function run(setup: Setup, requests: number): number {
   idBase += 1_000_000_000;
-  const { deps, inspection, metrics, logger } = makeProxy();
+  const { deps, inspection, metrics, logger } = proxyParts(UPSTREAM);
   let findings = 0;
   const endDeps = { metrics, logger, finishInspection: (c: RequestContext) => inspection.finish(c) };
   const slots = Array.from({ length: CONCURRENCY }, (_, i) => answerChunks(i, setup));
