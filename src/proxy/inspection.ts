@@ -64,11 +64,10 @@ export class ProxyInspection {
   private readonly report_: DetectionReport;
   private readonly recorder: IncidentRecorder;
   private readonly ownerOf: (requestId: string) => number | undefined;
-  /** Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. */
   /**
-   * Requests in flight by judge token (for late shared findings). The context sits in a holder that is emptied
-   * when the request ends (see upstream-pool.ts `forget`: a table the map outgrew would otherwise keep the whole
-   * request reachable for the scavenger until the next full GC).
+   * Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. The
+   * context sits in a holder emptied when the request ends (see upstream-pool.ts `forget`: a table the map
+   * outgrew would otherwise keep the whole request reachable for the scavenger until the next full GC).
    */
   private readonly judged = new Map<number, { ctx: RequestContext | undefined }>();
 
