@@ -34,12 +34,18 @@ interface Setup {
   inspect: boolean;
   chunks: number;
   chunkText: string;
+  /**
+   * Unpaced delivery: the answer's bytes arrive in reads of this size (many events per read, one cut mid-event
+   * at each read's end), as from an upstream that streams faster than the proxy reads. Undefined: one event per read.
+   */
+  readBytes?: number;
 }
 
 const ALL_SETUPS: Setup[] = [
   { name: 'lifecycle only (no chat inspection), 15 chunks', inspect: false, chunks: 15, chunkText: 'token' },
   { name: 'with detection, 15 chunks × 6 B', inspect: true, chunks: 15, chunkText: 'token ' },
   { name: 'with detection, 100 chunks × 60 B', inspect: true, chunks: 100, chunkText: 'x'.repeat(60) },
+  { name: 'with detection, 100 chunks × 60 B, 4 KiB reads', inspect: true, chunks: 100, chunkText: 'x'.repeat(60), readBytes: 4096 },
 ];
 /** `REQUEST_MICRO_ONLY=2` runs the second set-up alone (e.g. under --cpu-prof). */
 const only = process.env.REQUEST_MICRO_ONLY;
@@ -109,11 +115,19 @@ function renumber(chunks: readonly Buffer[], i: number): void {
 interface Live {
   ctx: RequestContext;
   observer: BodyObserver | undefined;
+  /** The slot's chunk buffers (returned to the free list at the end). */
+  slot: Buffer[];
+  /** What the relay hands on, read by read: the slot's chunks, or their bytes cut into `readBytes` pieces. */
   chunks: Buffer[];
   next: number;
 }
 
-
+/** `whole` in pieces of `size` bytes (views, no copy). */
+function reads(whole: Buffer, size: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let at = 0; at < whole.length; at += size) out.push(whole.subarray(at, at + size));
+  return out;
+}
 /** Completion ids are unique across the whole run (the delivered-id window outlives a round). */
 let idBase = 0;
 
@@ -144,9 +158,11 @@ function run(setup: Setup, requests: number): number {
       inspection.onResponseHeaders(ctx, { 'content-type': 'text/event-stream', 'x-request-id': ctx.requestId });
       observer = new BodyObserver(ctx.inspector, 'sse', (err) => inspection.degrade(ctx, 'inspector_error', err));
     }
-    const chunks = free.pop() as Buffer[];
-    renumber(chunks, i + idBase);
-    live.push({ ctx, observer, chunks, next: 0 });
+    const slot = free.pop() as Buffer[];
+    renumber(slot, i + idBase);
+    // Gathered reads cost the concatenation the relay pays for them (response-relay.ts).
+    const chunks = setup.readBytes === undefined ? slot : reads(Buffer.concat(slot), setup.readBytes);
+    live.push({ ctx, observer, slot, chunks, next: 0 });
   };
   while (started < Math.min(CONCURRENCY, requests)) begin();
   while (live.length > 0) {
@@ -161,7 +177,7 @@ function run(setup: Setup, requests: number): number {
       if (r.ctx.inspector?.hasFindings === true) findings++;
       endRequest(r.ctx, { status: 200, completed: true, shuttingDown: false }, endDeps);
       live.splice(k, 1);
-      free.push(r.chunks);
+      free.push(r.slot);
       if (started < requests) begin();
     }
   }
