@@ -36,6 +36,7 @@ import type { IncidentLog } from './incidents.js';
 import { traceRef } from '../store/records.js';
 import type { LateFinding } from '../store/shared-store.js';
 import type { ProxyConfig } from './options.js';
+import { InFlightIndex } from './in-flight-index.js';
 import type { RequestContext } from './request-context.js';
 
 /** Why inspection of one response was given up (the `reason` of `crosstalk_inspection_degraded_total`). */
@@ -64,12 +65,8 @@ export class ProxyInspection {
   private readonly report_: DetectionReport;
   private readonly recorder: IncidentRecorder;
   private readonly ownerOf: (requestId: string) => number | undefined;
-  /**
-   * Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. The
-   * context sits in a holder emptied when the request ends (see upstream-pool.ts `forget`: a table the map
-   * outgrew would otherwise keep the whole request reachable for the scavenger until the next full GC).
-   */
-  private readonly judged = new Map<number, { ctx: RequestContext | undefined }>();
+  /** Chat requests being judged, by their judge's token: where a late shared finding for one of them lands. */
+  private readonly judged = new InFlightIndex<number, RequestContext>();
 
   constructor(
     private readonly config: ProxyConfig,
@@ -199,7 +196,7 @@ export class ProxyInspection {
         ...(ctx.apiKey !== undefined && { keyFingerprint: ctx.apiKey.fingerprint }),
       });
       ctx.judge = judge;
-      this.judged.set(judge.token, { ctx });
+      this.judged.set(judge.token, ctx);
       ctx.echoIdentity = { token: judge.token, ownerOf: this.ownerOf };
       const inspector = new ResponseInspector(this.context, facts, (finding) => this.onFinding(ctx, finding), judge);
       ctx.inspector = inspector;
@@ -294,11 +291,7 @@ export class ProxyInspection {
    */
   finish(ctx: RequestContext): ProxyRequestIdEcho | undefined {
     const span = ctx.span;
-    if (ctx.judge !== undefined) {
-      const held = this.judged.get(ctx.judge.token);
-      if (held !== undefined) held.ctx = undefined;
-      this.judged.delete(ctx.judge.token);
-    }
+    if (ctx.judge !== undefined) this.judged.take(ctx.judge.token);
     const summary = this.guard(ctx, (inspector) => inspector.finish());
     // Why inspection was given up: an exception (`inspector_error`) or a cap (`global_json_cap`, …).
     if (ctx.degraded) span.setAttribute(CROSSTALK_INSPECTION_SKIPPED, ctx.degraded);
@@ -349,7 +342,7 @@ export class ProxyInspection {
    * a short span in its trace. Either way its span links to the other replica's request span.
    */
   onLateFinding(late: LateFinding): void {
-    const ctx = late.token === undefined ? undefined : this.judged.get(late.token)?.ctx;
+    const ctx = late.token === undefined ? undefined : this.judged.get(late.token);
     const otherContext = remoteSpanContext(late.other.trace);
     let stopped = false;
     if (ctx !== undefined) {

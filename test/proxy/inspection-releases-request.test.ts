@@ -18,13 +18,13 @@ function gc(): void {
 describe('ProxyInspection: a chat request that ended is not kept reachable by the in-flight index', () => {
   it('the record held for its judge token lets go of the request context at the end', async () => {
     const { deps, inspection, metrics, logger } = proxyParts('http://127.0.0.1:8082', 'test');
-    const judged = (inspection as unknown as { judged: Map<number, object> }).judged;
+    const judged = (inspection as unknown as { judged: { entries: Map<number, object>; size: number } }).judged;
     const run = (): { held: object; ref: WeakRef<object> } => {
       const session = `0x${'ab'.repeat(32)}`;
       const ctx = startRequest('POST', '/v1/chat/completions', { session_id: session, 'x-session-id': session }, deps);
       inspection.start(ctx);
       expect(ctx.judge).toBeDefined();
-      const held = judged.get((ctx.judge as { token: number }).token);
+      const held = judged.entries.get((ctx.judge as { token: number }).token);
       if (held === undefined) throw new Error('the request is not in the in-flight index');
       const endDeps = { metrics, logger, finishInspection: (c: typeof ctx) => inspection.finish(c) };
       endRequest(ctx, { status: 200, completed: true, shuttingDown: false }, endDeps);

@@ -8,8 +8,8 @@ import { poolWithUpstream } from '../helpers/pool-upstream.js';
  * enough: a hash table the map outgrew stays in the old generation, still pointing at the entry, until the next
  * full GC, and every scavenge before then treats it as a root, so each request's whole object graph (handler,
  * reply, response) was promoted (`--trace-gc-nvp` in the gateway-15tok bench: ~2.2 MB per scavenge, scavenges of
- * 12-14 ms against 3-4 ms). The test holds the exchange record as such a table would, and asks whether the
- * request's handler can still be collected.
+ * 12-14 ms against 3-4 ms; src/proxy/in-flight-index.ts). The test holds what the pool's index stored as such a
+ * table would, and asks whether the request's handler can still be collected.
  */
 function upstream(): Promise<UpstreamPool> {
   return poolWithUpstream((_req, res) => {
@@ -18,9 +18,10 @@ function upstream(): Promise<UpstreamPool> {
   });
 }
 
-/** The pool's record of `token`, held strongly from outside (what an outgrown table does). */
+/** What the pool's index keeps for `token`, held strongly from outside (what an outgrown table does). */
 function holdRecord(pool: UpstreamPool, token: string): object {
-  const record = (pool as unknown as { exchanges: Map<string, object> }).exchanges.get(token);
+  const index = (pool as unknown as { exchanges: { entries: Map<string, object> } }).exchanges;
+  const record = index.entries.get(token);
   if (record === undefined) throw new Error(`no exchange for ${token}`);
   return record;
 }
