@@ -10,7 +10,7 @@ import { ApiKeyIdentifier } from '../../src/proxy/api-key.js';
 import { IncidentLog } from '../../src/proxy/incidents.js';
 import { ProxyInspection } from '../../src/proxy/inspection.js';
 import { proxyConfigFor } from '../../src/proxy/options.js';
-import type { RequestContextDeps } from '../../src/proxy/request-context.js';
+import { upstreamServer, type RequestContextDeps } from '../../src/proxy/request-context.js';
 import { ProxyMetrics } from '../../src/telemetry/metrics.js';
 
 export interface ProxyParts {
@@ -32,8 +32,7 @@ export function proxyParts(upstream: string, fingerprintSecret = 'crosstalk-benc
     metrics,
     keys: new ApiKeyIdentifier(fingerprintSecret),
     apiKeyHeader: config.apiKeyHeader,
-    serverAddress: config.upstream.hostname,
-    serverPort: Number(config.upstream.port || 80),
+    ...upstreamServer(config.upstream),
   };
   return { deps, inspection, metrics, logger };
 }

@@ -144,6 +144,11 @@ export interface RequestContextDeps {
 
 const propagator = new W3CTraceContextPropagator();
 
+/** `server.address` / `server.port` of every span: the upstream the sidecar forwards to. */
+export function upstreamServer(upstream: URL): Pick<RequestContextDeps, 'serverAddress' | 'serverPort'> {
+  return { serverAddress: upstream.hostname, serverPort: Number(upstream.port || (upstream.protocol === 'https:' ? 443 : 80)) };
+}
+
 /** First value of a header, or undefined (Node gives arrays for a few repeated headers). */
 export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
   const v = headers[name];

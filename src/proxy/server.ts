@@ -16,7 +16,7 @@ import { ApiKeyIdentifier, randomFingerprintSecret } from './api-key.js';
 import { IncidentLog } from './incidents.js';
 import { ProxyInspection } from './inspection.js';
 import { DEFAULT_MAX_REQUEST_COPY_BYTES, type ProxyConfig } from './options.js';
-import { kRequestContext } from './request-context.js';
+import { kRequestContext, upstreamServer } from './request-context.js';
 import { rewriteRequestHeaders } from './request-headers.js';
 import { addRequestHooks } from './request-hooks.js';
 import { rewriteResponseHeaders } from './response-headers.js';
@@ -129,8 +129,7 @@ export function createProxyServer(config: ProxyConfig, deps: ProxyDeps = {}): Pr
     pool,
     keys: new ApiKeyIdentifier(fingerprintSecret),
     apiKeyHeader: config.apiKeyHeader,
-    serverAddress: config.upstream.hostname,
-    serverPort: Number(config.upstream.port || (config.upstream.protocol === 'https:' ? 443 : 80)),
+    ...upstreamServer(config.upstream),
     maxRequestCopyBytes: DEFAULT_MAX_REQUEST_COPY_BYTES,
     requestIdleTimeoutMs: config.requestIdleTimeoutMs,
     maxHeaderLines: config.maxHeaderLines,
