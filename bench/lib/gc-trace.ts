@@ -4,7 +4,7 @@
  *
  * Why: CPU seconds on a shared VM move by tens of percent between runs, while what a proxy promotes per request
  * is a property of its code. It found a request's whole object graph being promoted on every request (an ended
- * upstream exchange kept undici's abort closure, see src/proxy/upstream-pool.ts `forget`): 2.2 MB promoted per
+ * upstream exchange kept undici's abort closure, see src/proxy/in-flight-index.ts): 2.2 MB promoted per
  * scavenge against bare http-proxy's 0.0, and scavenges three times as long.
  */
 
