@@ -37,23 +37,23 @@ export function parseScavengeLine(line: string): ScavengeTally | undefined {
   return { scavenges: 1, pauseMs: field('pause'), promotedBytes: field('promoted'), survivedBytes: field('new_space_survived') };
 }
 
-export function addScavenges(a: ScavengeTally, b: ScavengeTally): ScavengeTally {
+/** `a + sign × b`, field by field: the one place the tally's fields are combined. */
+function combine(a: ScavengeTally, b: ScavengeTally, sign: 1 | -1): ScavengeTally {
   return {
-    scavenges: a.scavenges + b.scavenges,
-    pauseMs: a.pauseMs + b.pauseMs,
-    promotedBytes: a.promotedBytes + b.promotedBytes,
-    survivedBytes: a.survivedBytes + b.survivedBytes,
+    scavenges: a.scavenges + sign * b.scavenges,
+    pauseMs: a.pauseMs + sign * b.pauseMs,
+    promotedBytes: a.promotedBytes + sign * b.promotedBytes,
+    survivedBytes: a.survivedBytes + sign * b.survivedBytes,
   };
+}
+
+export function addScavenges(a: ScavengeTally, b: ScavengeTally): ScavengeTally {
+  return combine(a, b, 1);
 }
 
 /** `after − before`: one window's scavenges. */
 export function scavengesBetween(before: ScavengeTally, after: ScavengeTally): ScavengeTally {
-  return {
-    scavenges: after.scavenges - before.scavenges,
-    pauseMs: after.pauseMs - before.pauseMs,
-    promotedBytes: after.promotedBytes - before.promotedBytes,
-    survivedBytes: after.survivedBytes - before.survivedBytes,
-  };
+  return combine(after, before, -1);
 }
 
 /** Tallies the scavenge lines of a process's stdout, fed chunk by chunk (lines may span chunks). */
