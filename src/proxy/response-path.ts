@@ -44,13 +44,14 @@ function forward(
   reply.hijack();
   const res: ServerResponse = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string | string[] | number>);
-  // The headers go now unless the first body bytes are already there (then they shared one write, and this writes
-  // nothing). Not gated on `headersSent`: Node sets it at writeHead, before one byte is on the socket (issue 14 row 6).
-  setImmediate(() => {
-    if (!res.destroyed) res.flushHeaders();
-  });
   ctx.forwarding = true;
-  relayWithTeardown(source, res, onSourceError, onChunk, onSourceEnd);
+  const relayed = relayWithTeardown(source, res, onSourceError, onChunk, onSourceEnd);
+  // The headers go now unless the first body bytes went first, carrying them (issue 14 row 6). Gated on the relay's
+  // first write, not on `headersSent`: Node sets that at writeHead, before one byte is on the socket; and not left to
+  // flushHeaders: after the first write it still makes a write(2) of zero bytes, one syscall per response.
+  setImmediate(() => {
+    if (!relayed.started && !res.destroyed) res.flushHeaders();
+  });
 }
 
 /** Drops an upstream body we will not forward (undici reports the abort as an error: expected, ignored). */

@@ -3,6 +3,12 @@ import type { Readable, Writable } from 'node:stream';
 /** One settled promise: `.then(fn)` on it queues `fn` as a microtask (no AsyncResource, unlike queueMicrotask). */
 const SETTLED = Promise.resolve();
 
+/** What a started relay tells its owner. */
+export interface Relay {
+  /** Whether `dest.write()` has been called: the first write carries a response's status and headers with it. */
+  readonly started: boolean;
+}
+
 /** A chunk at least this large is written as it comes, unless smaller ones of the same tick wait before it. */
 const WRITE_AT_ONCE_BYTES = 4096;
 
@@ -31,8 +37,9 @@ export function relay(
   dest: Writable,
   onChunk?: (chunk: Buffer) => void,
   onSourceEnd?: () => void,
-): void {
+): Relay {
   let awaitingDrain = false;
+  let started = false;
   /** The chunks of this tick, written by the microtask after them (one array for the relay's life). */
   const pending: Buffer[] = [];
   let scheduled = false;
@@ -41,6 +48,7 @@ export function relay(
   function write(chunk: Buffer): void {
     if (dest.destroyed) return stop();
     // Written first: an observer (flag-mode inspection) never delays the caller's bytes.
+    started = true;
     const written = dest.write(chunk);
     onChunk?.(chunk);
     if (!written && !awaitingDrain && !stopped) {
@@ -93,6 +101,11 @@ export function relay(
   src.once('end', onEnd);
   src.once('close', stop);
   dest.once('close', stop);
+  return {
+    get started() {
+      return started;
+    },
+  };
 }
 
 /**
@@ -110,7 +123,7 @@ export function relayWithTeardown(
   onSourceError: (err: Error) => void,
   onChunk?: (chunk: Buffer) => void,
   onSourceEnd?: () => void,
-): void {
+): Relay {
   let released = false;
   source.on('error', (err: Error) => {
     if (!released) onSourceError(err);
@@ -122,5 +135,5 @@ export function relayWithTeardown(
       source.destroy();
     }
   });
-  relay(source, dest, onChunk, onSourceEnd);
+  return relay(source, dest, onChunk, onSourceEnd);
 }
