@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_LABELS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
+import { CONFIG_LABELS, configUnavailable, NODE_PROXY_CONFIGS, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
 import { formatSelfTime, selfTimeByOwner, topSelfTime } from './lib/cpu-profile.js';
 import { runAuditSection } from './lib/audit-section.js';
 import { checkGoals } from './lib/goals.js';
@@ -26,10 +26,10 @@ import { cpuPlan, isPlan, pin } from './lib/cpu-pinning.js';
 import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
 import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
 import { goalsTable, scenarioTable } from './lib/report.js';
-import { pacedWindowSec, type Scenario } from './lib/scenarios.js';
+import { pacedWindowSec, SETTLE_MIN_CONCURRENCY, type Scenario } from './lib/scenarios.js';
 import { parseRunOptions, usage, type RunOptions } from './lib/run-options.js';
 import { scavengeLine, scavengesBetween, type ScavengeTally } from './lib/gc-trace.js';
-import { summarise, type RunSample, type ScenarioSummary } from './lib/summary.js';
+import { summarise, type ColdStart, type RunSample, type ScenarioSummary } from './lib/summary.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
@@ -125,6 +125,7 @@ function runOne(
   round: number,
   simPid: number,
   headerSets: HeaderSet[],
+  phase = `r${round}`,
 ): Promise<RunSample> {
   const driverConfig: DriverConfig = {
     origin: config.origin,
@@ -139,7 +140,7 @@ function runOne(
     chunkDelayMs: scenario.chunkDelayMs,
     chunkBytes: scenario.chunkBytes,
     headerSets,
-    requestIdPrefix: `bench-${scenario.id}-${config.name}-r${round}`,
+    requestIdPrefix: `bench-${scenario.id}-${config.name}-${phase}`,
   };
   return new Promise((resolvePromise, reject) => {
     const driver = fork(join(ROOT, 'bench', 'driver.ts'), [JSON.stringify(driverConfig)], {
@@ -227,7 +228,44 @@ function progress(scenario: Scenario, round: number, sample: RunSample): void {
   );
 }
 
-// ---------- a scenario: fresh proxies, interleaved rounds ----------
+// ---------- a scenario: fresh proxies, settled, then interleaved rounds ----------
+
+/**
+ * Each fresh node proxy serves the scenario's requests `settleRequests` times over before round 1 (why: the
+ * `settleRequests` option in scenarios.ts), one configuration after another, each alone on its core as in the
+ * rounds. What that cost is the cold start, reported beside the medians and never in them.
+ */
+async function settle(
+  scenario: Scenario,
+  running: readonly RunningConfig[],
+  simPid: number,
+  headerSets: HeaderSet[],
+): Promise<ColdStart | undefined> {
+  if (scenario.settleRequests === 0) return undefined;
+  const shape: Scenario = {
+    ...scenario,
+    requests: scenario.settleRequests,
+    warmupSec: 0,
+    warmupConcurrency: undefined,
+    concurrency: Math.max(scenario.concurrency, SETTLE_MIN_CONCURRENCY),
+  };
+  const cold: ColdStart = { requests: scenario.settleRequests, concurrency: shape.concurrency, configs: [] };
+  for (const config of running) {
+    if (!NODE_PROXY_CONFIGS.has(config.name) || interrupted) continue;
+    const sample = await runOne(shape, config, -1, simPid, headerSets, 'settle');
+    const d = sample.driver;
+    const cpuSecPer1k = (sample.proxyCpuSec / d.requests) * 1000;
+    const entry = { config: config.name, sent: d.sent, seconds: d.windowSec, cpuSecPer1k, errors: d.errors };
+    cold.configs.push(entry);
+    log(
+      `  [${scenario.id} settle] ${CONFIG_LABELS[config.name].padEnd(15)} ${d.requests.toFixed(0)} requests in ${d.windowSec.toFixed(1)} s ` +
+        `at concurrency ${shape.concurrency}: cpu ${entry.cpuSecPer1k.toFixed(3)} s/1k (cold start, not in the medians)` +
+        `${d.errors > 0 ? ` ERRORS ${d.errors}: ${d.errorSamples[0] ?? ''}` : ''}`,
+    );
+    await sleep(PAUSE_BETWEEN_RUNS_MS);
+  }
+  return cold;
+}
 
 async function runScenario(
   scenario: Scenario,
@@ -257,9 +295,11 @@ async function runScenario(
     }
   }
   const receiverBefore = await receiverStats(env.receiverUrl);
+  let coldStart: ColdStart | undefined;
   const samples: RunSample[] = [];
   const extras: Partial<Record<ConfigName, Record<string, unknown>>> = {};
   try {
+    coldStart = await settle(scenario, running, simPid, headerSets);
     for (let round = 0; round < rounds && !interrupted; round++) {
       // Rotate the order every round so no configuration always runs first (or right after the heaviest one).
       const order = running.map((_, i) => running[(i + round) % running.length] as RunningConfig);
@@ -286,10 +326,13 @@ async function runScenario(
   if (running.some((c) => c.name === 'sidecar')) {
     summary.tracing = {
       spansReceived: receiverAfter.spans - receiverBefore.spans,
-      requestsSent: samples.filter((s) => s.config === 'sidecar').reduce((n, s) => n + s.driver.sent, 0),
+      requestsSent:
+        samples.filter((s) => s.config === 'sidecar').reduce((n, s) => n + s.driver.sent, 0) +
+        (coldStart?.configs.find((c) => c.config === 'sidecar')?.sent ?? 0),
       exportBytes: receiverAfter.bytes - receiverBefore.bytes,
     };
   }
+  if (coldStart !== undefined) summary.coldStart = coldStart;
   if (skipped.length > 0) summary.skipped = skipped;
   return summary;
 }

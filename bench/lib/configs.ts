@@ -18,6 +18,15 @@ export type ConfigName = (typeof CONFIG_NAMES)[number];
  */
 export const DEFAULT_CONFIGS: readonly ConfigName[] = ['direct', 'bare', 'nginx', 'sidecar'];
 
+/** The configurations that are node processes, whose code the JIT warms as it runs (settled before round 1). */
+export const NODE_PROXY_CONFIGS: ReadonlySet<ConfigName> = new Set<ConfigName>([
+  'bare',
+  'sidecar',
+  'sidecar-notrace',
+  'sidecar-noinspect',
+  'sidecar-base',
+]);
+
 export const CONFIG_LABELS: Record<ConfigName, string> = {
   direct: 'direct',
   bare: 'bare http-proxy',

@@ -2,7 +2,7 @@
 import { CONFIG_LABELS } from './configs.js';
 import type { GoalCheck } from './goals.js';
 import type { RoundRatios } from './stats.js';
-import { SIDECAR_ROUND_REFERENCES, type Metric, type RoundReference, type ScenarioSummary } from './summary.js';
+import { SIDECAR_ROUND_REFERENCES, type ColdStart, type Metric, type RoundReference, type ScenarioSummary } from './summary.js';
 
 interface Column {
   label: string;
@@ -92,6 +92,7 @@ export function scenarioTable(s: ScenarioSummary): string[] {
         `${g.promotedKbPerRequest.toFixed(2)} KB promoted and ${g.survivedKbPerRequest.toFixed(2)} KB surviving per request`,
     );
   }
+  if (s.coldStart !== undefined) lines.push(coldStartLine(s.coldStart));
   if (s.tracing !== undefined) {
     const t = s.tracing;
     lines.push(`  tracing: ${t.spansReceived} spans exported for ${t.requestsSent} requests sent to crosstalk (${(t.exportBytes / 1024 ** 2).toFixed(1)} MB OTLP)`);
@@ -100,6 +101,16 @@ export function scenarioTable(s: ScenarioSummary): string[] {
   if (incidents !== undefined) lines.push(`  crosstalk incidents recorded: ${String(incidents)} (an honest upstream: expect 0)`);
   for (const note of s.skipped ?? []) lines.push(`  note: ${note}`);
   return lines;
+}
+
+/** The settling before round 1: each node proxy's CPU per request while fresh, and its ratio to bare's. */
+export function coldStartLine(cold: ColdStart): string {
+  const bare = cold.configs.find((c) => c.config === 'bare')?.cpuSecPer1k;
+  const parts = cold.configs.map((c) => {
+    const vsBare = c.config !== 'bare' && bare !== undefined ? ` (${(c.cpuSecPer1k / bare).toFixed(2)}x bare)` : '';
+    return `${CONFIG_LABELS[c.config]} ${c.cpuSecPer1k.toFixed(3)} s/1k${vsBare}`;
+  });
+  return `  cold start (the first ${cold.requests} requests of a fresh process, concurrency ${cold.concurrency}; not in the medians): ${parts.join(', ')}`;
 }
 
 export function goalsTable(checks: readonly GoalCheck[]): string[] {

@@ -42,6 +42,8 @@ export function usage(): string {
   --quick              1 round, 0.5 s warm-up + 2 s windows, 256 MiB big stream
   --rounds <n>         interleaved rounds per scenario (default ${DEFAULT_ROUNDS}; --quick: 1)
   --warmup <s>         unmeasured seconds before each timed window (default ${DEFAULT_SCENARIO_OPTIONS.warmupSec})
+  --settle <n>         requests each fresh node proxy serves before round 1, outside the medians, reported as its
+                       cold start (default ${DEFAULT_SCENARIO_OPTIONS.settleRequests}; --quick: 0; 0 turns settling off)
   --duration <s>       measured seconds per timed window (default ${DEFAULT_SCENARIO_OPTIONS.durationSec}; paced scenarios: at least ${DEFAULT_SCENARIO_OPTIONS.pacedDurationSec})
   --only <ids>         comma-separated scenario ids or id prefixes (e.g. c64-nodelay,stream), or audit, replicas
   --configs <names>    any of ${CONFIG_NAMES.join(',')} (default ${DEFAULT_CONFIGS.join(',')};
@@ -71,6 +73,13 @@ function positive(value: string | undefined, name: string, fallback: number): nu
   return n;
 }
 
+function count(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 /** The run `argv` asks for (paths resolved against `root`), or `'help'`. Throws on a flag it cannot honour. */
 export function parseRunOptions(argv: readonly string[], root: string): RunOptions | 'help' {
   const { values: flags } = parseArgs({
@@ -80,6 +89,7 @@ export function parseRunOptions(argv: readonly string[], root: string): RunOptio
       rounds: { type: 'string' },
       warmup: { type: 'string' },
       duration: { type: 'string' },
+      settle: { type: 'string' },
       only: { type: 'string' },
       configs: { type: 'string' },
       'big-mib': { type: 'string' },
@@ -103,6 +113,7 @@ export function parseRunOptions(argv: readonly string[], root: string): RunOptio
     ...base,
     warmupSec: positive(flags.warmup, 'warmup', base.warmupSec),
     durationSec: positive(flags.duration, 'duration', base.durationSec),
+    settleRequests: count(flags.settle, 'settle', base.settleRequests),
     bigBytes: positive(flags['big-mib'], 'big-mib', base.bigBytes / 1024 ** 2) * 1024 ** 2,
   };
   const wanted = flags.only?.split(',').map((s) => s.trim()).filter((s) => s !== '');

@@ -12,6 +12,11 @@ export interface Scenario {
   requests: number | undefined;
   warmupSec: number;
   durationSec: number;
+  /**
+   * Requests each freshly started node proxy serves before round 1 (see {@link ScenarioOptions.settleRequests});
+   * 0 for the fixed-count scenarios, which are not judged on CPU per request.
+   */
+  settleRequests: number;
   /** Concurrency of the warm-up with ordinary streams before a fixed-count window. */
   warmupConcurrency: number | undefined;
   /** The proxy runs on a core of its own and the load on the others (see cpu-pinning.ts): paced, unsaturated. */
@@ -21,6 +26,18 @@ export interface Scenario {
 export interface ScenarioOptions {
   warmupSec: number;
   durationSec: number;
+  /**
+   * Before its first round, each node proxy of a timed scenario serves this many of the scenario's own requests
+   * (at concurrency at least {@link SETTLE_MIN_CONCURRENCY}), outside the medians. V8 optimises a function only
+   * after it has run often enough, so a fresh process runs its per-request code cold: at c64-delay5 (~120 requests
+   * a second) a fresh sidecar's CPU per request fell from 5.8 to 3.5 ms over its first 30 s and bare http-proxy's
+   * from 4.7 to 3.5 (5 s windows, Dec 2026; the ratio 1.24, 1.17, 1.11, 1.02, 1.02, 0.99 window by window).
+   * Rounds taken inside that time price the JIT's warm-up, the larger code paying more, not the steady state a
+   * long-running sidecar serves at. A count rather than seconds: warming goes by calls, so a 5,000 requests/s
+   * scenario settles in a second and a paced one in ~25 s. The settling's own CPU per request is reported as
+   * the cold start, beside the medians.
+   */
+  settleRequests: number;
   /**
    * The least window of the paced (5 ms) scenarios. Their requests last ~0.5 s, so a 3 s window at concurrency 64
    * holds ~360 of them and its p99 is the 4th slowest: one stalled moment moves it by milliseconds. 8 s gives
@@ -35,11 +52,15 @@ export interface ScenarioOptions {
   longDelayMs: number;
 }
 
+/** The least concurrency of the settling load: at concurrency 1 a per-request function runs twice a second. */
+export const SETTLE_MIN_CONCURRENCY = 64;
+
 export const DEFAULT_SCENARIO_OPTIONS: ScenarioOptions = {
   // Two seconds: with one, a freshly started sidecar's first round still ran ~30% more CPU per request than its
   // later rounds (JIT, heap growth); with two, within the spread of later rounds.
   warmupSec: 2,
   durationSec: 3,
+  settleRequests: 3000,
   pacedDurationSec: 8,
   bigBytes: 1024 ** 3,
   bigChunkBytes: 16 * 1024,
@@ -53,6 +74,7 @@ export const QUICK_SCENARIO_OPTIONS: ScenarioOptions = {
   ...DEFAULT_SCENARIO_OPTIONS,
   warmupSec: 0.5,
   durationSec: 2,
+  settleRequests: 0,
   pacedDurationSec: 2,
   bigBytes: 256 * 1024 ** 2,
   longChunks: 60,
@@ -91,6 +113,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     concurrency,
     requests: undefined,
     warmupSec: o.warmupSec,
+    settleRequests: o.settleRequests,
     durationSec: delay > 0 ? pacedWindowSec(o) : o.durationSec,
     warmupConcurrency: undefined,
     pinned: delay > 0 && concurrency <= PINNED_MAX_CONCURRENCY,
@@ -107,6 +130,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
     concurrency: 64,
     requests: undefined,
     warmupSec: o.warmupSec,
+    settleRequests: o.settleRequests,
     durationSec: pacedWindowSec(o),
     warmupConcurrency: undefined,
     // ~750 short streams a second take most of a core: pinned to one, crosstalk saturated it (0.84x bare's
@@ -132,6 +156,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
       concurrency: 1,
       requests: 1,
       warmupSec: FIXED_WARMUP_SEC,
+      settleRequests: 0,
       durationSec: 0,
       warmupConcurrency: FIXED_WARMUP_CONCURRENCY,
       pinned: false,
@@ -146,6 +171,7 @@ export function buildScenarios(o: ScenarioOptions): Scenario[] {
       concurrency: o.longStreams,
       requests: o.longStreams,
       warmupSec: FIXED_WARMUP_SEC,
+      settleRequests: 0,
       durationSec: 0,
       warmupConcurrency: FIXED_WARMUP_CONCURRENCY,
       pinned: false,

@@ -119,6 +119,14 @@ export type SampleRecord = Metrics & {
   scavenges?: ScavengeTally;
 };
 
+/** What each node proxy's settling requests cost before round 1 (bench/run.ts `settle`): its cold start. */
+export interface ColdStart {
+  requests: number;
+  concurrency: number;
+    /** `sent`: requests issued (the sidecar's are in the scenario's span count). */
+  configs: { config: ConfigName; sent: number; seconds: number; cpuSecPer1k: number; errors: number }[];
+}
+
 export interface ScenarioSummary {
   id: string;
   title: string;
@@ -126,6 +134,8 @@ export interface ScenarioSummary {
   configs: ConfigSummary[];
   /** Spans the OTLP receiver got while this scenario's sidecar ran, against the requests it was sent. */
   tracing?: { spansReceived: number; requestsSent: number; exportBytes: number };
+  /** The settling before round 1 (absent with `--settle 0` and for fixed-count scenarios). */
+  coldStart?: ColdStart;
   skipped?: string[];
 }
 

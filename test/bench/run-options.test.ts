@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROUNDS, parseRunOptions, usage, type RunOptions } from '../../bench/lib/run-options.js';
+import { coldStartLine } from '../../bench/lib/report.js';
+import { DEFAULT_SCENARIO_OPTIONS } from '../../bench/lib/scenarios.js';
 import { PROXY_NODE_FLAGS } from '../../src/proxy/node-flags.js';
 
 const ROOT = '/repo';
@@ -44,5 +46,35 @@ describe("npm run bench's options (bench/lib/run-options.ts)", () => {
     expect(parse('--quick').rounds).toBe(1);
     expect(parseRunOptions(['--help'], ROOT)).toBe('help');
     expect(usage()).toMatch(/^usage: npm run bench/);
+  });
+
+  it('--settle: every timed scenario settles each fresh proxy first (default count; 0 = off; --quick: off); fixed-count ones never', () => {
+    const timed = (o: RunOptions) => o.scenarios.filter((s) => s.requests === undefined);
+    const fixed = (o: RunOptions) => o.scenarios.filter((s) => s.requests !== undefined);
+    const o = parse();
+    expect(DEFAULT_SCENARIO_OPTIONS.settleRequests).toBeGreaterThan(0);
+    expect(timed(o).length).toBeGreaterThan(5);
+    expect(timed(o).every((s) => s.settleRequests === DEFAULT_SCENARIO_OPTIONS.settleRequests)).toBe(true);
+    expect(fixed(o).length).toBeGreaterThan(0);
+    expect(fixed(o).every((s) => s.settleRequests === 0)).toBe(true);
+    expect(timed(parse('--settle', '500')).every((s) => s.settleRequests === 500)).toBe(true);
+    expect(timed(parse('--settle', '0')).every((s) => s.settleRequests === 0)).toBe(true);
+    expect(timed(parse('--quick')).every((s) => s.settleRequests === 0)).toBe(true);
+    expect(() => parse('--settle', '1.5')).toThrow(/--settle must be a whole number ≥ 0, got "1.5"/);
+    expect(() => parse('--settle=-1')).toThrow(/--settle must be a whole number ≥ 0/);
+    expect(usage()).toMatch(/--settle <n>/);
+  });
+
+  it('the cold-start line gives each settled proxy its CPU per request and its ratio to bare, and says it is not in the medians', () => {
+    const line = coldStartLine({
+      requests: 3000,
+      concurrency: 64,
+      configs: [
+        { config: 'bare', sent: 3000, seconds: 25, cpuSecPer1k: 4, errors: 0 },
+        { config: 'sidecar', sent: 3000, seconds: 25, cpuSecPer1k: 5, errors: 0 },
+      ],
+    });
+    expect(line).toContain('the first 3000 requests of a fresh process, concurrency 64; not in the medians');
+    expect(line).toContain('bare http-proxy 4.000 s/1k, crosstalk 5.000 s/1k (1.25x bare)');
   });
 });
