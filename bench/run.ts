@@ -231,7 +231,7 @@ function progress(scenario: Scenario, round: number, sample: RunSample): void {
 // ---------- a scenario: fresh proxies, settled, then interleaved rounds ----------
 
 /**
- * Each fresh node proxy serves the scenario's requests `settleRequests` times over before round 1 (why: the
+ * Before round 1, each fresh node proxy serves `settleRequests` of the scenario's requests (why: the
  * `settleRequests` option in scenarios.ts), one configuration after another, each alone on its core as in the
  * rounds. What that cost is the cold start, reported beside the medians and never in them.
  */
@@ -259,7 +259,7 @@ async function settle(
     cold.configs.push(entry);
     log(
       `  [${scenario.id} settle] ${CONFIG_LABELS[config.name].padEnd(15)} ${d.requests.toFixed(0)} requests in ${d.windowSec.toFixed(1)} s ` +
-        `at concurrency ${shape.concurrency}: cpu ${entry.cpuSecPer1k.toFixed(3)} s/1k (cold start, not in the medians)` +
+        `at concurrency ${shape.concurrency}: cpu ${cpuSecPer1k.toFixed(3)} s/1k (cold start, not in the medians)` +
         `${d.errors > 0 ? ` ERRORS ${d.errors}: ${d.errorSamples[0] ?? ''}` : ''}`,
     );
     await sleep(PAUSE_BETWEEN_RUNS_MS);
