@@ -10,7 +10,7 @@ import type { ProxyMetrics } from '../telemetry/metrics.js';
 import type { ProxyInspection } from './inspection.js';
 import { isJsonContentType } from './request-body.js';
 import { headerValue, type RequestContext } from './request-context.js';
-import { relayWithTeardown, responseWroteThisTick } from './response-relay.js';
+import { relayWithTeardown } from './response-relay.js';
 import { rootCode, upstreamErrorResponse } from './upstream-error.js';
 
 /**
@@ -45,7 +45,7 @@ function forward(
   const res: ServerResponse = reply.raw;
   res.writeHead(reply.statusCode, reply.getHeaders() as Record<string, string | string[] | number>);
   ctx.forwarding = true;
-  const relayed = relayWithTeardown(source, res, onSourceError, onChunk, onSourceEnd, responseWroteThisTick(res));
+  const relayed = relayWithTeardown(source, res, onSourceError, onChunk, onSourceEnd);
   // The headers go now unless the first body bytes went first, carrying them (issue 14 row 6). Gated on the relay's
   // first write, not on `headersSent`: Node sets that at writeHead, before one byte is on the socket; and not left to
   // flushHeaders: after the first write it still makes a write(2) of zero bytes, one syscall per response.

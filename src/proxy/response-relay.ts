@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http';
 import type { Readable, Writable } from 'node:stream';
 
 /** What a started relay tells its owner. */
@@ -10,15 +9,18 @@ export interface Relay {
 /** A chunk at least this large is written as it comes, unless smaller ones of the same tick wait before it. */
 const WRITE_AT_ONCE_BYTES = 4096;
 
+/** A destination that writes into a socket of its own: an HTTP response (`ServerResponse.socket`). */
+type SocketBacked = { readonly socket?: { readonly writableCorked: number } | null };
+
 /**
- * Whether an HTTP response has already taken a write in this tick. Node's `write()` on a chunked response corks the
- * response's socket, unless it is corked already, and uncorks it on the next tick (`connectionCorkNT` in
+ * Whether `dest`, an HTTP response, has already taken a write in this tick. Node's `write()` on a chunked response
+ * corks the response's socket, unless it is corked already, and uncorks it on the next tick (`connectionCorkNT` in
  * `_http_outgoing.js`), so a corked socket means the bytes of an earlier write of this tick are still waiting in it.
- * If Node stops corking, this is never true and the relay writes every chunk as it comes: the same bytes, framed
- * one chunk at a time as `pipe()` would.
+ * Never true for a destination without a socket, or if Node stops corking: the relay then writes every chunk as it
+ * comes, the same bytes framed one chunk at a time as `pipe()` would.
  */
-export function responseWroteThisTick(res: ServerResponse): () => boolean {
-  return () => (res.socket?.writableCorked ?? 0) > 0;
+function wroteThisTick(dest: Writable): boolean {
+  return ((dest as SocketBacked).socket?.writableCorked ?? 0) > 0;
 }
 
 /**
@@ -37,8 +39,8 @@ export function responseWroteThisTick(res: ServerResponse): () => boolean {
  * main thread, Dec 2026): 2.31 ms of user CPU per request with every chunk deferred, 1.91 written at once, bare
  * http-proxy 1.76. So the relay writes a chunk at once unless `wroteThisTick()` says an earlier chunk of the same
  * tick is still waiting in the destination; then it and the rest of the tick are gathered and written together by
- * a `process.nextTick` (queued after the one that flushes the first write). `wroteThisTick` is
- * {@link responseWroteThisTick} for the caller's response; without it every chunk is written as it comes.
+ * a `process.nextTick` (queued after the one that flushes the first write). Only an HTTP response can tell (see
+ * {@link wroteThisTick}); into any other destination every chunk is written as it comes.
  *
  * Flowing mode (`data` events), as `pipe()` reads: a paused-mode `readable` / `read()` relay paid two
  * `process.nextTick`s per chunk (emitReadable and maybeReadMore; flowing mode keeps only the second) and `read()`'s
@@ -53,7 +55,6 @@ export function relay(
   dest: Writable,
   onChunk?: (chunk: Buffer) => void,
   onSourceEnd?: () => void,
-  wroteThisTick?: () => boolean,
 ): Relay {
   let awaitingDrain = false;
   let started = false;
@@ -85,7 +86,7 @@ export function relay(
     if (!scheduled) {
       // The first chunk of a tick goes at once, and so does a large chunk with nothing gathered before it: its frame
       // costs nothing beside its bytes, and gathering would copy them (a 1 GiB stream arrives in 16 KiB chunks).
-      if (chunk.length >= WRITE_AT_ONCE_BYTES || wroteThisTick === undefined || !wroteThisTick()) return write(chunk);
+      if (chunk.length >= WRITE_AT_ONCE_BYTES || !wroteThisTick(dest)) return write(chunk);
       scheduled = true;
       process.nextTick(flush);
     }
@@ -140,7 +141,6 @@ export function relayWithTeardown(
   onSourceError: (err: Error) => void,
   onChunk?: (chunk: Buffer) => void,
   onSourceEnd?: () => void,
-  wroteThisTick?: () => boolean,
 ): Relay {
   let released = false;
   source.on('error', (err: Error) => {
@@ -153,5 +153,5 @@ export function relayWithTeardown(
       source.destroy();
     }
   });
-  return relay(source, dest, onChunk, onSourceEnd, wroteThisTick);
+  return relay(source, dest, onChunk, onSourceEnd);
 }

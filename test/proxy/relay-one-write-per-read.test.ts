@@ -7,10 +7,10 @@ import { rawExchange } from '../helpers/raw-client.js';
 import { startRawUpstream } from '../helpers/raw-upstream.js';
 
 /**
- * A destination that records its writes. `wroteThisTick` mimics an HTTP response's socket: corked by a write and
- * uncorked on the next tick (see `responseWroteThisTick`).
+ * A destination that records its writes. With `socket`, it stands for an HTTP response: its `socket` is corked by a
+ * write and uncorked on the next tick, as Node's http does (see `wroteThisTick` in response-relay.ts).
  */
-function recorder(highWaterMark = 16 * 1024, accept = true) {
+function recorder(highWaterMark = 16 * 1024, accept = true, socket = false) {
   const writes: Buffer[] = [];
   let pending: (() => void) | undefined;
   let corked = false;
@@ -22,17 +22,20 @@ function recorder(highWaterMark = 16 * 1024, accept = true) {
       else pending = cb;
     },
   });
-  const write = dest.write.bind(dest);
-  dest.write = ((chunk: Buffer) => {
-    if (!corked) {
-      corked = true;
-      process.nextTick(() => {
-        corked = false;
-      });
-    }
-    return write(chunk);
-  }) as typeof dest.write;
-  return { dest, writes, release: () => pending?.(), wroteThisTick: () => corked };
+  if (socket) {
+    Object.defineProperty(dest, 'socket', { value: { get writableCorked() { return corked ? 1 : 0; } } });
+    const write = dest.write.bind(dest);
+    dest.write = ((chunk: Buffer) => {
+      if (!corked) {
+        corked = true;
+        process.nextTick(() => {
+          corked = false;
+        });
+      }
+      return write(chunk);
+    }) as typeof dest.write;
+  }
+  return { dest, writes, release: () => pending?.() };
 }
 
 const event = (i: number) => Buffer.from(`data: {"id":"chatcmpl-1","choices":[{"delta":{"content":"piece ${i}"}}]}\n\n`);
@@ -56,9 +59,9 @@ function dechunk(raw: string): { frames: number; body: Buffer } {
 describe('relay: one downstream write per upstream read', () => {
   it('writes the first chunk of a tick at once and the rest of that tick as one write, with the same bytes', async () => {
     const src = new Readable({ read() {} });
-    const { dest, writes, wroteThisTick } = recorder();
+    const { dest, writes } = recorder(undefined, undefined, true);
     const seen: Buffer[] = [];
-    relay(src, dest, (c) => seen.push(c), undefined, wroteThisTick);
+    relay(src, dest, (c) => seen.push(c));
     // resume() takes effect on the next tick; an upstream body is flowing before its bytes arrive.
     await nextMacrotask();
     const sent = Array.from({ length: 50 }, (_, i) => event(i));
@@ -75,7 +78,7 @@ describe('relay: one downstream write per upstream read', () => {
     expect(Buffer.concat(seen).equals(Buffer.concat(sent))).toBe(true);
   });
 
-  it('without a way to tell a tick (any destination but an HTTP response), writes each chunk as it comes, as pipe() does', async () => {
+  it('into a destination without a socket (anything but an HTTP response), writes each chunk as it comes, as pipe() does', async () => {
     const src = new Readable({ read() {} });
     const { dest, writes } = recorder();
     relay(src, dest);
@@ -90,7 +93,7 @@ describe('relay: one downstream write per upstream read', () => {
 
   it('calls onSourceEnd after the last chunk was written and seen, before the destination ends, even in the same tick', async () => {
     const src = new Readable({ read() {} });
-    const { dest, writes, wroteThisTick } = recorder();
+    const { dest, writes } = recorder(undefined, undefined, true);
     const seen: Buffer[] = [];
     const atEnd: { seen: number; written: number; ended: boolean }[] = [];
     // The source's own 'end' comes on a later tick than the gathered chunks' write; onSourceEnd is the contract either way.
@@ -99,7 +102,7 @@ describe('relay: one downstream write per upstream read', () => {
       seenAtSourceEnd = seen.length;
     });
     const onEnd = () => atEnd.push({ seen: seen.length, written: writes.length, ended: dest.writableEnded });
-    relay(src, dest, (c) => seen.push(c), onEnd, wroteThisTick);
+    relay(src, dest, (c) => seen.push(c), onEnd);
     await nextMacrotask();
     src.push(event(0));
     src.push(event(1));
