@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CONFIG_LABELS, configUnavailable, NODE_PROXY_CONFIGS, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
+import { CONFIG_LABELS, configUnavailable, startConfig, type ConfigEnv, type ConfigName, type RunningConfig } from './lib/configs.js';
 import { formatSelfTime, selfTimeByOwner, topSelfTime } from './lib/cpu-profile.js';
 import { runAuditSection } from './lib/audit-section.js';
 import { checkGoals } from './lib/goals.js';
@@ -251,7 +251,7 @@ async function settle(
   };
   const cold: ColdStart = { requests: scenario.settleRequests, concurrency: shape.concurrency, configs: [] };
   for (const config of running) {
-    if (!NODE_PROXY_CONFIGS.has(config.name) || interrupted) continue;
+    if (!config.node || interrupted) continue;
     const sample = await runOne(shape, config, -1, simPid, headerSets, 'settle');
     const d = sample.driver;
     const cpuSecPer1k = (sample.proxyCpuSec / d.requests) * 1000;

@@ -18,15 +18,6 @@ export type ConfigName = (typeof CONFIG_NAMES)[number];
  */
 export const DEFAULT_CONFIGS: readonly ConfigName[] = ['direct', 'bare', 'nginx', 'sidecar'];
 
-/** The configurations that are node processes, whose code the JIT warms as it runs (settled before round 1). */
-export const NODE_PROXY_CONFIGS: ReadonlySet<ConfigName> = new Set<ConfigName>([
-  'bare',
-  'sidecar',
-  'sidecar-notrace',
-  'sidecar-noinspect',
-  'sidecar-base',
-]);
-
 export const CONFIG_LABELS: Record<ConfigName, string> = {
   direct: 'direct',
   bare: 'bare http-proxy',
@@ -65,6 +56,8 @@ export interface RunningConfig {
   readonly origin: string;
   /** The processes whose CPU and RSS are the proxy's (empty for direct). */
   pids(): number[];
+  /** A node process, whose code V8 optimises as it runs: settled before round 1 (bench/run.ts `settle`). */
+  readonly node: boolean;
   /** Facts worth keeping per run (the sidecar's incident count). */
   extras(): Promise<Record<string, unknown>>;
   /** The node proxy's scavenges so far (with `--gc`; undefined for direct and nginx). */
@@ -106,6 +99,7 @@ export async function startConfig(name: ConfigName, env: ConfigEnv): Promise<Run
         name,
         origin: env.simUrl,
         pids: () => [],
+        node: false,
         extras: async () => ({}),
         stop: async () => undefined,
       };
@@ -135,6 +129,7 @@ async function startBare(env: ConfigEnv): Promise<RunningConfig> {
     name: 'bare',
     origin: ready.url,
     pids: () => [child.pid],
+    node: true,
     extras: async () => ({}),
     ...(env.gcTrace && { scavenges: () => child.scavenges() }),
     stop: () => child.stop(),
@@ -182,6 +177,7 @@ async function startSidecar(
     name,
     origin: `http://127.0.0.1:${port}`,
     pids: () => [child.pid],
+    node: true,
     ...(env.gcTrace && { scavenges: () => child.scavenges() }),
     async extras() {
       try {
@@ -264,6 +260,7 @@ async function startNginx(env: ConfigEnv): Promise<RunningConfig> {
     name: 'nginx',
     origin: `http://127.0.0.1:${port}`,
     pids: () => [child.pid, ...childPids(child.pid)],
+    node: false,
     extras: async () => ({}),
     async stop() {
       // SIGTERM is nginx's fast shutdown; the master waits for its workers.

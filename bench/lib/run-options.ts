@@ -66,18 +66,20 @@ export function usage(): string {
   --out <file>         JSON output (default bench/results/latest.json)`;
 }
 
-function positive(value: string | undefined, name: string, fallback: number): number {
+/** A number flag's value, `fallback` when absent; refused unless `accept` holds, with what it must be. */
+function numberFlag(value: string | undefined, name: string, fallback: number, accept: (n: number) => boolean, mustBe: string): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number, got ${JSON.stringify(value)}`);
+  if (!accept(n)) throw new Error(`--${name} must be ${mustBe}, got ${JSON.stringify(value)}`);
   return n;
 }
 
+function positive(value: string | undefined, name: string, fallback: number): number {
+  return numberFlag(value, name, fallback, (n) => Number.isFinite(n) && n > 0, 'a positive number');
+}
+
 function count(value: string | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
-  return n;
+  return numberFlag(value, name, fallback, (n) => Number.isInteger(n) && n >= 0, 'a whole number ≥ 0');
 }
 
 /** The run `argv` asks for (paths resolved against `root`), or `'help'`. Throws on a flag it cannot honour. */
