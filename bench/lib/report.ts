@@ -108,7 +108,8 @@ export function coldStartLine(cold: ColdStart): string {
   const bare = cold.configs.find((c) => c.config === 'bare')?.cpuSecPer1k;
   const parts = cold.configs.map((c) => {
     const vsBare = c.config !== 'bare' && bare !== undefined ? ` (${(c.cpuSecPer1k / bare).toFixed(2)}x bare)` : '';
-    return `${CONFIG_LABELS[c.config]} ${c.cpuSecPer1k.toFixed(3)} s/1k${vsBare}`;
+    const errors = c.errors > 0 ? `, ${c.errors} ERRORS` : '';
+    return `${CONFIG_LABELS[c.config]} ${c.cpuSecPer1k.toFixed(3)} s/1k${vsBare}${errors}`;
   });
   return `  cold start (the first ${cold.requests} requests of a fresh process, concurrency ${cold.concurrency}; not in the medians): ${parts.join(', ')}`;
 }

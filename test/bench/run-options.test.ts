@@ -76,5 +76,9 @@ describe("npm run bench's options (bench/lib/run-options.ts)", () => {
     });
     expect(line).toContain('the first 3000 requests of a fresh process, concurrency 64; not in the medians');
     expect(line).toContain('bare http-proxy 4.000 s/1k, crosstalk 5.000 s/1k (1.25x bare)');
+    expect(line).not.toContain('ERRORS');
+    // A settling that failed requests says so beside its figure, not only in the progress log.
+    const failed = coldStartLine({ requests: 3000, concurrency: 64, configs: [{ config: 'sidecar', sent: 3000, seconds: 25, cpuSecPer1k: 5, errors: 7 }] });
+    expect(failed).toContain('crosstalk 5.000 s/1k, 7 ERRORS');
   });
 });
