@@ -2,6 +2,7 @@ import net from 'node:net';
 import { Duplex, Readable, Writable } from 'node:stream';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { describe, expect, it, vi } from 'vitest';
+import { HEADER_SESSION_ID, HEADER_X_SESSION_ID } from '../../src/protocol/headers.js';
 import { relay } from '../../src/proxy/response-relay.js';
 import { startProxy } from '../helpers/proxy-harness.js';
 import { rawExchange } from '../helpers/raw-client.js';
@@ -16,6 +17,13 @@ import { startRawUpstream } from '../helpers/raw-upstream.js';
  */
 
 const EVENT = 'data: {"id":"chatcmpl-r1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"}}]}\n\n';
+/** What the real gateway sends: session headers and the router's Basic credentials, no key, no `model` in the body. */
+const SESSION = `0x${'ab'.repeat(32)}`;
+const GATEWAY_REQUEST =
+  'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n' +
+  `${HEADER_SESSION_ID}: ${SESSION}\r\n${HEADER_X_SESSION_ID}: ${SESSION}\r\nauthorization: Basic ${Buffer.from('admin:pw').toString('base64')}\r\n` +
+  'connection: close\r\n';
+const BODY = '{"messages":[{"role":"user","content":"hi"}],"stream":true}';
 const frame = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
 
 /** Counts the socket writes of this process while `fn` runs, and those of zero bytes. */
@@ -72,7 +80,7 @@ describe('the response head rides the first body write', () => {
     const writes = await socketWrites(async () => {
       raw = await rawExchange(
         url,
-        'POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}',
+        `${GATEWAY_REQUEST}content-length: ${Buffer.byteLength(BODY)}\r\n\r\n${BODY}`,
         (received) => {
           if (received.includes('"hi"') && finish !== undefined) {
             finish();
