@@ -11,7 +11,7 @@
  * fresh for every scenario; within a scenario the configurations take turns round by round, in a rotating order,
  * and every figure reported is the median over rounds. See bench/README.md for how to read the output.
  */
-import { fork, spawnSync, execFileSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -23,12 +23,11 @@ import { checkGoals } from './lib/goals.js';
 import { replicasTable, runReplicasSection } from './lib/replicas-section.js';
 import { findExecutable, readyLine, spawnChild, type Child } from './lib/processes.js';
 import { cpuPlan, isPlan, pin } from './lib/cpu-pinning.js';
-import { cpuSeconds, PeakRssProbe, snapshot } from './lib/proc-stats.js';
-import type { DriverConfig, DriverMessage, DriverResult, HeaderSet } from './lib/protocol.js';
+import type { HeaderSet } from './lib/protocol.js';
 import { goalsTable, scenarioTable } from './lib/report.js';
 import { pacedWindowSec, SETTLE_MIN_CONCURRENCY, type Scenario } from './lib/scenarios.js';
 import { parseRunOptions, usage, type RunOptions } from './lib/run-options.js';
-import { scavengeLine, scavengesBetween, type ScavengeTally } from './lib/gc-trace.js';
+import { progressLine, runOne, type RunContext } from './lib/run-one.js';
 import { summarise, type ColdStart, type RunSample, type ScenarioSummary } from './lib/summary.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,7 +35,6 @@ const RESULTS_DIR = join(ROOT, 'bench', 'results');
 const PROFILES_DIR = join(RESULTS_DIR, 'profiles');
 /** Lets sockets close and the proxies' GC settle between two runs. */
 const PAUSE_BETWEEN_RUNS_MS = 300;
-const KB_TO_MB = 1024 / 1e6;
 
 const log = (line: string): void => {
   process.stderr.write(`${line}\n`);
@@ -79,6 +77,20 @@ async function stopTracked(child: { stop(): Promise<void> }): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+// ---------- one run (bench/lib/run-one.ts) ----------
+
+const runContext: RunContext = {
+  root: ROOT,
+  pinLoad: (pid) => {
+    if (isPlan(cpuPlacement)) pin([pid], cpuPlacement.load);
+  },
+  track: (child) => {
+    track(child);
+    return () => children.delete(child);
+  },
+};
+const progress = (scenario: Scenario, round: number, sample: RunSample): void => log(progressLine(scenario, round, rounds, sample));
+
 // ---------- helpers run once ----------
 
 function build(): void {
@@ -117,117 +129,6 @@ async function receiverStats(url: string): Promise<ReceiverStats> {
   return (await res.json()) as ReceiverStats;
 }
 
-// ---------- one run: one configuration, one round of one scenario ----------
-
-function runOne(
-  scenario: Scenario,
-  config: RunningConfig,
-  round: number,
-  simPid: number,
-  headerSets: HeaderSet[],
-  phase = `r${round}`,
-): Promise<RunSample> {
-  const driverConfig: DriverConfig = {
-    origin: config.origin,
-    path: '/v1/chat/completions',
-    concurrency: scenario.concurrency,
-    warmupSec: scenario.warmupSec,
-    durationSec: scenario.durationSec,
-    requests: scenario.requests,
-    warmupConcurrency: scenario.warmupConcurrency,
-    stream: scenario.stream,
-    chunks: scenario.chunks,
-    chunkDelayMs: scenario.chunkDelayMs,
-    chunkBytes: scenario.chunkBytes,
-    headerSets,
-    requestIdPrefix: `bench-${scenario.id}-${config.name}-${phase}`,
-  };
-  return new Promise((resolvePromise, reject) => {
-    const driver = fork(join(ROOT, 'bench', 'driver.ts'), [JSON.stringify(driverConfig)], {
-      cwd: ROOT,
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-    });
-    if (scenario.pinned && isPlan(cpuPlacement) && driver.pid !== undefined) pin([driver.pid], cpuPlacement.load);
-    const handle = track({
-      stop: async () => {
-        if (driver.exitCode === null) driver.kill('SIGKILL');
-      },
-    });
-    const pids = config.pids();
-    const hasProxy = pids.length > 0;
-    const probe = new PeakRssProbe(pids);
-    let before = { cpuSec: Number.NaN, rssKb: Number.NaN };
-    let after = { cpuSec: Number.NaN, rssKb: Number.NaN };
-    let peakKb = Number.NaN;
-    let upstreamBefore = Number.NaN;
-    let upstreamAfter = Number.NaN;
-    let scavengesBefore: ScavengeTally | undefined;
-    let scavengesAfter: ScavengeTally | undefined;
-    let result: DriverResult | undefined;
-    let failure: string | undefined;
-    driver.on('message', (message: DriverMessage) => {
-      switch (message.type) {
-        case 'window-open':
-          before = snapshot(pids);
-          upstreamBefore = cpuSeconds(simPid);
-          scavengesBefore = config.scavenges?.();
-          if (hasProxy) probe.start();
-          break;
-        case 'window-close':
-          after = snapshot(pids);
-          upstreamAfter = cpuSeconds(simPid);
-          scavengesAfter = config.scavenges?.();
-          if (hasProxy) peakKb = probe.stop();
-          break;
-        case 'result':
-          result = message.result;
-          break;
-        case 'fatal':
-          failure = message.message;
-          break;
-      }
-    });
-    driver.once('exit', (code) => {
-      children.delete(handle);
-      if (result === undefined) {
-        reject(new Error(`driver for ${scenario.id}/${config.name} failed (exit ${code}): ${failure ?? 'no result'}`));
-        return;
-      }
-      resolvePromise({
-        round,
-        config: config.name,
-        driver: result,
-        proxyCpuSec: hasProxy ? after.cpuSec - before.cpuSec : Number.NaN,
-        upstreamCpuSec: upstreamAfter - upstreamBefore,
-        rssBeforeMb: hasProxy ? before.rssKb * KB_TO_MB : Number.NaN,
-        peakRssMb: hasProxy ? peakKb * KB_TO_MB : Number.NaN,
-        ...(scavengesBefore !== undefined &&
-          scavengesAfter !== undefined && { scavenges: scavengesBetween(scavengesBefore, scavengesAfter) }),
-      });
-    });
-  });
-}
-
-function progress(scenario: Scenario, round: number, sample: RunSample): void {
-  const d = sample.driver;
-  const cpu = !Number.isFinite(sample.proxyCpuSec)
-    ? ''
-    : scenario.requests === 1
-      ? ` cpu ${(sample.proxyCpuSec / (d.bytes / 1e9)).toFixed(2)} s/GB`
-      : ` cpu ${((sample.proxyCpuSec / d.requests) * 1000).toFixed(3)} s/1k`;
-  const rss = Number.isFinite(sample.peakRssMb)
-    ? ` rss ${sample.peakRssMb.toFixed(0)} MB (+${(sample.peakRssMb - sample.rssBeforeMb).toFixed(1)})`
-    : '';
-  const gc = sample.scavenges === undefined ? '' : ` gc ${scavengeLine(sample.scavenges, d.requests)}`;
-  const bad = d.errors + d.incomplete > 0 ? ` ERRORS ${d.errors} incomplete ${d.incomplete}: ${d.errorSamples[0] ?? ''}` : '';
-  log(
-    `  [${scenario.id} r${round + 1}/${rounds}] ${CONFIG_LABELS[sample.config].padEnd(15)} ` +
-      `${d.requestsPerSec.toFixed(1).padStart(8)} req/s  ${(d.bytesPerSec / 1e6).toFixed(1).padStart(7)} MB/s  ` +
-      `ttfc p50 ${d.ttfcP50.toFixed(2)} ms  total p99 ${d.totalP99.toFixed(1)} ms${cpu}${rss}${gc}${bad}`,
-  );
-}
-
 // ---------- a scenario: fresh proxies, settled, then interleaved rounds ----------
 
 /**
@@ -252,7 +153,7 @@ async function settle(
   const cold: ColdStart = { requests: scenario.settleRequests, concurrency: shape.concurrency, configs: [] };
   for (const config of running) {
     if (!config.node || interrupted) continue;
-    const sample = await runOne(shape, config, -1, simPid, headerSets, 'settle');
+    const sample = await runOne(runContext, shape, config, -1, simPid, headerSets, 'settle');
     const d = sample.driver;
     const cpuSecPer1k = (sample.proxyCpuSec / d.requests) * 1000;
     const entry = { config: config.name, sent: d.sent, seconds: d.windowSec, cpuSecPer1k, errors: d.errors };
@@ -304,7 +205,7 @@ async function runScenario(
       // Rotate the order every round so no configuration always runs first (or right after the heaviest one).
       const order = running.map((_, i) => running[(i + round) % running.length] as RunningConfig);
       for (const config of order) {
-        const sample = await runOne(scenario, config, round, simPid, headerSets);
+        const sample = await runOne(runContext, scenario, config, round, simPid, headerSets);
         samples.push(sample);
         progress(scenario, round, sample);
         await sleep(PAUSE_BETWEEN_RUNS_MS);
