@@ -6,11 +6,19 @@ import { startProxy } from '../helpers/proxy-harness.js';
 import { rawExchange } from '../helpers/raw-client.js';
 import { startRawUpstream } from '../helpers/raw-upstream.js';
 
+interface RecorderOptions {
+  highWaterMark?: number;
+  /** false: a write's callback waits for release(). */
+  accept?: boolean;
+  /** Stand for an HTTP response (a corkable `socket`). */
+  socket?: boolean;
+}
+
 /**
  * A destination that records its writes. With `socket`, it stands for an HTTP response: its `socket` is corked by a
  * write and uncorked on the next tick, as Node's http does (see `wroteThisTick` in response-relay.ts).
  */
-function recorder(highWaterMark = 16 * 1024, accept = true, socket = false) {
+function recorder({ highWaterMark = 16 * 1024, accept = true, socket = false }: RecorderOptions = {}) {
   const writes: Buffer[] = [];
   let pending: (() => void) | undefined;
   let corked = false;
@@ -59,7 +67,7 @@ function dechunk(raw: string): { frames: number; body: Buffer } {
 describe('relay: one downstream write per upstream read', () => {
   it('writes the first chunk of a tick at once and the rest of that tick as one write, with the same bytes', async () => {
     const src = new Readable({ read() {} });
-    const { dest, writes } = recorder(undefined, undefined, true);
+    const { dest, writes } = recorder({ socket: true });
     const seen: Buffer[] = [];
     relay(src, dest, (c) => seen.push(c));
     // resume() takes effect on the next tick; an upstream body is flowing before its bytes arrive.
@@ -93,7 +101,7 @@ describe('relay: one downstream write per upstream read', () => {
 
   it('calls onSourceEnd after the last chunk was written and seen, before the destination ends, even in the same tick', async () => {
     const src = new Readable({ read() {} });
-    const { dest, writes } = recorder(undefined, undefined, true);
+    const { dest, writes } = recorder({ socket: true });
     const seen: Buffer[] = [];
     const atEnd: { seen: number; written: number; ended: boolean }[] = [];
     // The source's own 'end' comes on a later tick than the gathered chunks' write; onSourceEnd is the contract either way.
@@ -131,7 +139,7 @@ describe('relay: one downstream write per upstream read', () => {
 
   it('stops reading while the destination is full, so the source fills up and reports backpressure', async () => {
     const src = new Readable({ read() {}, highWaterMark: 1024 });
-    const { dest, writes, release } = recorder(1, false);
+    const { dest, writes, release } = recorder({ highWaterMark: 1, accept: false });
     relay(src, dest);
     src.push(Buffer.alloc(100));
     await nextMacrotask();
